@@ -1,0 +1,43 @@
+# voicetutor — the two commands a new user needs:
+#   make run    install missing packages, build, run the tutor
+#   make test   install missing packages, build, run every test (normal build
+#               and again under AddressSanitizer + UndefinedBehaviorSanitizer)
+# Other targets: build, asan, bench, clean.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all deps build asan test test-normal test-asan run bench clean
+
+all: build
+
+deps:
+	@./scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DVT_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+test-normal: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: asan
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+test: test-normal test-asan
+
+run: build
+	./$(BUILD)/voicetutor simulate examples/demo.json --out out/demo
+
+bench: build
+	./$(BUILD)/bench_core
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) out

@@ -1,0 +1,307 @@
+/*
+ * voicetutor core — the conversation as a pure state machine.
+ *
+ * DESIGN
+ * The core never reads a clock, a socket or a file. Every entry point takes
+ * now_us (microseconds on the caller's clock, monotonic) and reports what
+ * should happen through the action sink given at creation. The same event
+ * script therefore always gives the same actions, which is what makes the
+ * scenario tests and `voicetutor simulate` deterministic.
+ *
+ *   events in:  user audio frames, STT partial/final, keyword hits, a key
+ *               press, completeness verdicts, filler choices, LLM tokens /
+ *               done / error, TTS audio chunks with word timings / done /
+ *               error, playback position, ticks.
+ *   actions out: start/cancel an LLM answer (generation id), judge a text,
+ *               choose a filler, synthesize a phrase, begin/end an STT
+ *               utterance, output audio frames (paced), protocol events,
+ *               state transitions (one per change, with the reason).
+ *
+ * Generations: every answer has a generation id. An interruption bumps it,
+ * flushes the output queue inside the same call and emits VT_ACT_CANCEL for
+ * the old id; results that arrive later with a stale id are dropped.
+ *
+ * THREAD SAFETY: a vt_core is not thread safe; one thread owns it. The sink
+ * is called synchronously from inside the entry points and must not call
+ * back into the same core. Pointers inside an action are valid only for the
+ * duration of the sink call.
+ *
+ * ERRORS: functions return 0 or a negative VT_E* code. Configuration errors
+ * also write a human readable message into the caller's buffer.
+ */
+#ifndef VOICETUTOR_CORE_H
+#define VOICETUTOR_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- error codes ------------------------------------------------------ */
+enum {
+    VT_OK = 0,
+    VT_EINVAL = -1,     /* bad argument or configuration value */
+    VT_ENOMEM = -2,     /* allocation failed */
+    VT_ESTATE = -3,     /* call not valid in the current state */
+    VT_ESTALE = -4,     /* result of an old generation, dropped */
+    VT_EIO = -5,        /* file or engine I/O failed */
+    VT_EFORMAT = -6,    /* malformed input (file, json, audio) */
+    VT_ECANCELED = -7,  /* job was cancelled */
+    VT_EFULL = -8,      /* bounded queue is full */
+    VT_ENOTFOUND = -9,  /* missing file, model or entry */
+    VT_ETIMEDOUT = -10  /* engine took too long */
+};
+const char *vt_strerror(int err);
+
+/* ---- configuration ---------------------------------------------------- */
+#define VT_IN_RATE 16000            /* user audio: 16 kHz mono s16 */
+#define VT_MAX_COMMANDS 16
+#define VT_MAX_COMMAND_LEN 32
+
+typedef enum {
+    VT_MODE_COMMANDS = 0,  /* seed 000: only spoken commands interrupt */
+    VT_MODE_SPEECH = 1,    /* seed 003: sustained speech interrupts */
+    VT_MODE_BOTH = 2       /* default: either */
+} vt_interrupt_mode;
+
+typedef struct vt_config {
+    /* audio */
+    int out_rate;                 /* output sample rate, 8000..48000 */
+    int vad_frame_ms;             /* 10 or 20 */
+    int out_frame_ms;             /* paced output slice, 10..100 */
+    /* VAD (confidence = 2*log10(rms/noise_floor): 1.0 is 10 dB over floor) */
+    double vad_start_confidence;  /* frame counts as speech at or above */
+    double vad_end_confidence;    /* and as silence below (hysteresis) */
+    int vad_start_ms;             /* speech frames needed to start a segment */
+    int vad_hangover_ms;          /* silence needed to end a segment */
+    double vad_floor_init;        /* initial noise floor (rms) */
+    double vad_floor_min;         /* floor never drops below (rms) */
+    int stt_preroll_ms;           /* audio before the detected start given to STT */
+    /* end of turn (seed 000) */
+    int complete_silence_ms;      /* 500: silence after a complete sentence */
+    int incomplete_silence_ms;    /* 2000: silence after an incomplete one */
+    int final_wait_ms;            /* longest wait for the STT final text */
+    /* interruption (seed 003) */
+    int interrupt_enabled;
+    double interrupt_threshold;   /* 0.5..3.0, default 1.5 */
+    int interrupt_cooldown_ms;    /* 100..5000, default 1000 */
+    int min_speech_ms;            /* speech must last this long to interrupt */
+    vt_interrupt_mode interrupt_mode;
+    char commands[VT_MAX_COMMANDS][VT_MAX_COMMAND_LEN]; /* "stop", "wait"... */
+    int n_commands;
+    /* filler (seed 000) */
+    int filler_enabled;
+    int filler_deadline_ms;       /* brain's choice later than this: random */
+    /* phrase buffer (seed 004) */
+    int phrase_first_min_chars;   /* first phrase may end at a clause boundary after this */
+    int phrase_min_chars;         /* later phrases end at sentence ends after this */
+    int phrase_max_chars;         /* hard cap: split at the last space */
+    /* pacer (seed 004) */
+    int pacer_lead_ms;            /* audio sent ahead of playback, default 100 */
+    int tts_lookahead_ms;         /* synthesize ahead of playback at most this */
+    /* identity */
+    char character[64];           /* persona or lesson name in events */
+    char apology[160];            /* spoken when the brain fails */
+    uint32_t seed;                /* random filler / acknowledgement choice */
+} vt_config;
+
+void vt_config_default(vt_config *cfg);
+/* 0 when valid; else VT_EINVAL and a message "field: what is wrong (range)". */
+int vt_config_validate(const vt_config *cfg, char *err, size_t errlen);
+/* Replace the command list from a comma separated string ("stop,wait"). */
+int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t errlen);
+const char *vt_mode_name(vt_interrupt_mode m);
+int vt_mode_parse(const char *s, vt_interrupt_mode *out);
+
+/* ---- clips (fillers and acknowledgements) ----------------------------- */
+/* Audio is borrowed: it must outlive the core. Rate is cfg.out_rate. */
+typedef struct vt_clip {
+    const int16_t *pcm;
+    size_t n;
+    const char *text;         /* what the clip says */
+    const char *description;  /* for the brain's filler choice */
+} vt_clip;
+
+/* ---- words with timings ----------------------------------------------- */
+typedef struct vt_word {
+    const char *text;
+    uint32_t start;   /* sample offset (TTS: in the chunk; STT: ms) */
+    uint32_t end;
+} vt_word;
+
+/* ---- states ----------------------------------------------------------- */
+typedef enum {
+    VT_STATE_LISTENING = 0,     /* full_listening: text feeds the turn */
+    VT_STATE_THINKING,          /* turn ended; answer generating, filler covers */
+    VT_STATE_RESPONDING,        /* interrupt_only: answer audio is playing */
+    VT_STATE_ACKNOWLEDGING      /* acknowledgement clip after an interruption */
+} vt_state;
+const char *vt_state_name(vt_state s);
+
+/* ---- actions out ------------------------------------------------------ */
+typedef enum {
+    VT_ACT_STATE = 1,       /* state transition: from, to, why */
+    VT_ACT_STT_BEGIN,       /* utt: an utterance starts (preroll_ms before now) */
+    VT_ACT_STT_END,         /* utt: the utterance ended, produce its final */
+    VT_ACT_KWS,             /* flag: keyword spotting on (1) or off (0) */
+    VT_ACT_JUDGE,           /* req, text: is this sentence complete? */
+    VT_ACT_CHOOSE_FILLER,   /* gen, text: which filler fits? */
+    VT_ACT_LLM_START,       /* gen, text: start the answer to the turn */
+    VT_ACT_TTS,             /* gen, id, text: synthesize this phrase */
+    VT_ACT_CANCEL,          /* gen: abort every job of this generation */
+    VT_ACT_AUDIO,           /* gen, pcm, n, kind: one paced output slice */
+    VT_ACT_EVENT            /* ev: a protocol event for the client */
+} vt_action_type;
+
+typedef enum {
+    VT_AUDIO_FILLER = 0, VT_AUDIO_ANSWER, VT_AUDIO_ACK
+} vt_audio_kind;
+
+typedef enum {
+    VT_EV_SPEECH_DETECTED = 1,
+    VT_EV_TRANSCRIPTION_PARTIAL,
+    VT_EV_TRANSCRIPTION_COMPLETE,
+    VT_EV_PROCESSING_STARTED,
+    VT_EV_RESPONSE_START,
+    VT_EV_RESPONSE_TEXT,          /* words as they are spoken */
+    VT_EV_RESPONSE_COMPLETE,
+    VT_EV_INTERRUPTION_DETECTED,
+    VT_EV_RESPONSE_INTERRUPTED,
+    VT_EV_FILLER_STARTED,
+    VT_EV_ACKNOWLEDGEMENT_STARTED,
+    VT_EV_STATE_CHANGED,
+    VT_EV_ERROR
+} vt_event_type;
+
+typedef enum {
+    VT_TRIGGER_NONE = 0, VT_TRIGGER_KEY, VT_TRIGGER_COMMAND, VT_TRIGGER_SPEECH,
+    VT_TRIGGER_TEXT       /* a typed message replaced the answer */
+} vt_trigger;
+const char *vt_trigger_name(vt_trigger t);
+
+typedef struct vt_event {
+    vt_event_type type;
+    vt_state state;               /* conversation_state after the event */
+    int is_audio_playing;
+    const char *text;             /* transcript, full_text, message, ... */
+    const char *text2;            /* spoken-so-far / unspoken rest / code */
+    double confidence, energy;
+    double latency_ms;            /* interruption_latency_ms */
+    vt_trigger trigger;
+    int chunks_sent, total_chunks, turn, index;
+} vt_event;
+
+typedef struct vt_action {
+    vt_action_type type;
+    uint32_t gen;         /* generation the action belongs to */
+    uint32_t id;          /* utterance / phrase / judge request id */
+    const char *text;
+    const int16_t *pcm;   /* VT_ACT_AUDIO */
+    size_t n;
+    vt_audio_kind kind;
+    int flag;
+    int preroll_ms;
+    vt_state from, to;    /* VT_ACT_STATE */
+    const char *why;
+    const vt_event *ev;   /* VT_ACT_EVENT */
+} vt_action;
+
+typedef void (*vt_sink_fn)(void *ud, const vt_action *a, int64_t now_us);
+
+/* ---- the core --------------------------------------------------------- */
+typedef struct vt_core vt_core;
+
+/* Copies cfg (validated). fillers/acks are borrowed. */
+int vt_core_create(const vt_config *cfg, vt_sink_fn sink, void *sink_ud,
+                   vt_core **out, char *err, size_t errlen);
+void vt_core_destroy(vt_core *c);
+int vt_core_set_clips(vt_core *c, const vt_clip *fillers, int n_fillers,
+                      const vt_clip *acks, int n_acks);
+/* Optional measuring clock, used only for interruption_latency_ms (the
+ * time from the triggering input's arrival to the flush). Without it the
+ * latency is measured on now_us. */
+void vt_core_set_clock(vt_core *c, int64_t (*clock_us)(void *ud), void *ud);
+
+/* events in */
+int vt_core_audio(vt_core *c, const int16_t *pcm, size_t n, int64_t now_us);
+int vt_core_stt_partial(vt_core *c, uint32_t utt, const char *text, int64_t now_us);
+int vt_core_stt_final(vt_core *c, uint32_t utt, const char *text,
+                      const vt_word *words, size_t n_words, int64_t now_us);
+int vt_core_keyword(vt_core *c, const char *word, int64_t now_us);
+int vt_core_key(vt_core *c, int64_t now_us);          /* keyboard / button */
+int vt_core_text(vt_core *c, const char *text, int64_t now_us); /* typed turn */
+int vt_core_verdict(vt_core *c, uint32_t req, int complete, int64_t now_us);
+int vt_core_filler_choice(vt_core *c, uint32_t gen, int index, int64_t now_us);
+int vt_core_llm_token(vt_core *c, uint32_t gen, const char *tok, int64_t now_us);
+int vt_core_llm_done(vt_core *c, uint32_t gen, int64_t now_us);
+int vt_core_llm_error(vt_core *c, uint32_t gen, const char *msg, int64_t now_us);
+/* TTS audio at cfg.out_rate; word offsets are samples within this chunk. */
+int vt_core_tts_audio(vt_core *c, uint32_t gen, uint32_t phrase,
+                      const int16_t *pcm, size_t n,
+                      const vt_word *words, size_t n_words, int64_t now_us);
+int vt_core_tts_done(vt_core *c, uint32_t gen, uint32_t phrase, int64_t now_us);
+int vt_core_tts_error(vt_core *c, uint32_t gen, uint32_t phrase,
+                      const char *msg, int64_t now_us);
+/* The client has played `samples` of output since the session began. */
+int vt_core_playback(vt_core *c, uint64_t samples, int64_t now_us);
+int vt_core_tick(vt_core *c, int64_t now_us);
+/* When the core next needs a tick (INT64_MAX: only on events). */
+int64_t vt_core_next_deadline(const vt_core *c);
+
+/* interruption control (seed 003) */
+int vt_core_configure_interruption(vt_core *c, double threshold, double cooldown_s,
+                                   char *err, size_t errlen);
+int vt_core_enable_interruption(vt_core *c, int enabled);
+int vt_core_set_mode(vt_core *c, vt_interrupt_mode m);
+
+/* queries */
+vt_state vt_core_state(const vt_core *c);
+int vt_core_is_audio_playing(const vt_core *c);
+int vt_core_has_active_response(const vt_core *c);
+uint32_t vt_core_generation(const vt_core *c);
+const vt_config *vt_core_config(const vt_core *c);
+
+/* transcript and memory (seed 004): what was actually said */
+typedef enum { VT_ROLE_USER = 0, VT_ROLE_ASSISTANT, VT_ROLE_NOTE } vt_role;
+typedef struct vt_turn {
+    vt_role role;
+    char *text;        /* user: what they said; assistant: only heard words (+ "...") */
+    char *unspoken;    /* assistant, when cut: the rest it planned to say */
+    int interrupted;
+} vt_turn;
+size_t vt_core_history(const vt_core *c, const vt_turn **turns);
+
+/* metrics */
+#define VT_LATENCY_WINDOW 50
+typedef struct vt_metrics {
+    int total_interruptions;
+    int n_latencies;              /* in the window, at most 50 */
+    double avg_latency_ms, min_latency_ms, max_latency_ms;
+    int target_met;               /* every latency in the window < 50 ms */
+    int turns;
+    double last_first_audio_ms;   /* end of speech to first audio (filler or answer) */
+    double last_first_answer_ms;  /* end of speech to first answer audio */
+    int chunks_sent;              /* of the current / last answer */
+} vt_metrics;
+void vt_core_metrics(const vt_core *c, vt_metrics *m);
+
+/* The embedded completeness judge: 1 complete, 0 incomplete (a trailing
+ * conjunction, preposition, article or filler such as "um"). */
+int vt_judge_heuristic(const char *text);
+
+/* Strip a leading command word ("stop, what is..." -> "what is...").
+ * Writes into out; returns its length. */
+size_t vt_strip_command(const vt_config *cfg, const char *text, char *out, size_t cap);
+/* Does text contain one of the commands as a whole word (or phrase)? */
+int vt_find_command(const vt_config *cfg, const char *text);
+
+/* Bytes the core holds for a session now (struct + buffers). */
+size_t vt_core_memory(const vt_core *c);
+size_t vt_core_interrupt_memory(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

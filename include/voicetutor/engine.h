@@ -1,0 +1,131 @@
+/*
+ * voicetutor engines — the ops tables every engine sits behind.
+ *
+ * DESIGN
+ * Engines are synchronous: each call does its work and returns. The runtime
+ * (worker pool, issue 3) makes them asynchronous by running calls on worker
+ * threads with a generation id and an abort flag; `simulate` runs them inline
+ * in virtual time. An engine kind is an ops table plus a `void *ctx` (Redis's
+ * ConnectionType, miniaudio's backends). Each kind has a scripted fake for the
+ * core's tests and real engines (pocketsphinx, flite, espeak-ng, the LLM and
+ * lesson brains).
+ *
+ * Long-running calls take `const volatile int *abort`: when *abort becomes
+ * non-zero the call stops as soon as it can and returns VT_ECANCELED. Callbacks
+ * are called on the calling thread, never after the call has returned.
+ *
+ * OWNERSHIP: create() returns a ctx the caller frees with destroy(). Strings
+ * and arrays handed to callbacks are valid only during the callback.
+ * Models are loaded once per ctx; per-utterance state is reset explicitly.
+ *
+ * ERRORS: 0 or a negative VT_E* code (voicetutor/core.h); on error a message
+ * is written to err (what is wrong and how to fix it).
+ */
+#ifndef VOICETUTOR_ENGINE_H
+#define VOICETUTOR_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "voicetutor/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A generic key=value option list, so engines can be configured from the
+ * config file and the command line without the ops table knowing the keys. */
+typedef struct vt_opt {
+    const char *key;
+    const char *value;
+} vt_opt;
+/* Returns the value for key, or def. */
+const char *vt_opt_get(const vt_opt *opts, size_t n, const char *key, const char *def);
+
+/* ---- speech-to-text: streaming, one ctx per session ------------------- */
+typedef struct vt_stt_word {
+    char text[48];
+    uint32_t start_ms, end_ms;   /* from the utterance start */
+} vt_stt_word;
+
+typedef struct vt_stt_result {
+    char text[1024];
+    vt_stt_word words[128];
+    size_t n_words;
+} vt_stt_result;
+
+typedef struct vt_stt_ops {
+    const char *name;
+    int (*create)(const vt_opt *opts, size_t n_opts, void **ctx, char *err, size_t errlen);
+    void (*destroy)(void *ctx);
+    /* Start an utterance. Audio is 16 kHz mono s16. */
+    int (*begin)(void *ctx);
+    int (*feed)(void *ctx, const int16_t *pcm, size_t n);
+    /* Interim text so far (may be empty); returns its length or < 0. */
+    int (*partial)(void *ctx, char *buf, size_t cap);
+    /* End the utterance and give the final text with word times. */
+    int (*end)(void *ctx, vt_stt_result *out);
+} vt_stt_ops;
+
+/* ---- keyword spotting: the interruption commands ---------------------- */
+typedef struct vt_keyword {
+    const char *word;     /* "stop", "hold on" */
+    double threshold;     /* pocketsphinx kws threshold, e.g. 1e-10 */
+} vt_keyword;
+
+typedef struct vt_kws_hit {
+    char word[32];
+    uint64_t at_sample;   /* sample count (since reset) where the hit was found */
+} vt_kws_hit;
+
+typedef struct vt_kws_ops {
+    const char *name;
+    int (*create)(const vt_opt *opts, size_t n_opts, const vt_keyword *kw, size_t n_kw,
+                  void **ctx, char *err, size_t errlen);
+    void (*destroy)(void *ctx);
+    int (*reset)(void *ctx);
+    /* Returns 1 and fills hit when a keyword was spotted in this audio, 0 if not. */
+    int (*feed)(void *ctx, const int16_t *pcm, size_t n, vt_kws_hit *hit);
+} vt_kws_ops;
+
+/* ---- text-to-speech: streaming chunks with word timings ---------------- */
+/* pcm at the engine's rate (sample_rate()); word offsets in samples within
+ * this chunk. Return non-zero to abort. */
+typedef int (*vt_tts_chunk_fn)(void *ud, const int16_t *pcm, size_t n,
+                               const vt_word *words, size_t n_words);
+
+typedef struct vt_tts_ops {
+    const char *name;
+    int (*create)(const vt_opt *opts, size_t n_opts, void **ctx, char *err, size_t errlen);
+    void (*destroy)(void *ctx);
+    int (*sample_rate)(void *ctx);
+    int (*synth)(void *ctx, const char *text, vt_tts_chunk_fn on_chunk, void *ud,
+                 const volatile int *abort);
+} vt_tts_ops;
+
+/* ---- brains: the answer, the completeness judge, the filler choice ----- */
+typedef int (*vt_token_fn)(void *ud, const char *token);  /* non-zero: stop */
+
+typedef struct vt_filler_desc {
+    const char *text;
+    const char *description;
+} vt_filler_desc;
+
+typedef struct vt_brain_ops {
+    const char *name;
+    int (*create)(const vt_opt *opts, size_t n_opts, void **ctx, char *err, size_t errlen);
+    void (*destroy)(void *ctx);
+    /* Stream the answer to the last user turn of history (what was actually
+     * said, "..." where cut). Tokens through on_token. */
+    int (*reply)(void *ctx, const vt_turn *history, size_t n_turns,
+                 vt_token_fn on_token, void *ud, const volatile int *abort);
+    /* 1 complete, 0 incomplete, < 0 error (the caller falls back). */
+    int (*judge)(void *ctx, const char *text, const volatile int *abort);
+    /* Index into fillers, or < 0 (the caller picks at random). */
+    int (*choose_filler)(void *ctx, const char *text, const vt_filler_desc *fillers,
+                         size_t n, const volatile int *abort);
+} vt_brain_ops;
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,12 @@
+/* The subcommands of the voicetutor program (argv[0] is the command name;
+ * each returns the process exit status). */
+#ifndef VT_APP_COMMANDS_H
+#define VT_APP_COMMANDS_H
+int cmd_simulate(int argc, char **argv);
+#ifdef VT_HAVE_SPEECH
+#include "engines/speech/speech.h"
+#endif
+#ifdef VT_HAVE_BRAIN
+#include "engines/brain/brain.h"
+#endif
+#endif

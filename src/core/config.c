@@ -1,0 +1,225 @@
+/*
+ * Configuration of the core: defaults (seed 000 and 003 values), validation
+ * with messages that say which field is wrong and its allowed range, and the
+ * names of states, modes and errors.
+ */
+#include "core/internal.h"
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void vt_config_default(vt_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->out_rate = 16000;
+    cfg->vad_frame_ms = 20;
+    cfg->out_frame_ms = 20;
+    cfg->vad_start_confidence = 1.0;
+    cfg->vad_end_confidence = 0.6;
+    cfg->vad_start_ms = 60;
+    cfg->vad_hangover_ms = 240;
+    cfg->vad_floor_init = 100.0;
+    cfg->vad_floor_min = 40.0;
+    cfg->stt_preroll_ms = 300;
+    cfg->complete_silence_ms = 500;
+    cfg->incomplete_silence_ms = 2000;
+    cfg->final_wait_ms = 1500;
+    cfg->interrupt_enabled = 1;
+    cfg->interrupt_threshold = 1.5;
+    cfg->interrupt_cooldown_ms = 1000;
+    cfg->min_speech_ms = 250;
+    cfg->interrupt_mode = VT_MODE_BOTH;
+    vt_config_set_commands(cfg, "stop,wait,pause,hold on,be quiet", NULL, 0);
+    cfg->filler_enabled = 1;
+    cfg->filler_deadline_ms = 250;
+    cfg->phrase_first_min_chars = 12;
+    cfg->phrase_min_chars = 40;
+    cfg->phrase_max_chars = 200;
+    cfg->pacer_lead_ms = 100;
+    cfg->tts_lookahead_ms = 3000;
+    copy_str(cfg->character, sizeof cfg->character, "tutor");
+    copy_str(cfg->apology, sizeof cfg->apology,
+             "Sorry, I could not come up with an answer just now. Please try again.");
+    cfg->seed = 1;
+}
+
+#define CHECK_RANGE(field, lo, hi)                                                   \
+    do {                                                                             \
+        if (!(cfg->field >= (lo) && cfg->field <= (hi))) {                           \
+            snprintf(err, errlen, "%s: %g is out of range (%g to %g)", #field,      \
+                     (double)cfg->field, (double)(lo), (double)(hi));                \
+            return VT_EINVAL;                                                        \
+        }                                                                            \
+    } while (0)
+
+int vt_config_validate(const vt_config *cfg, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (!cfg) {
+        snprintf(err, errlen, "config: missing");
+        return VT_EINVAL;
+    }
+    CHECK_RANGE(out_rate, 8000, 48000);
+    if (cfg->vad_frame_ms != 10 && cfg->vad_frame_ms != 20) {
+        snprintf(err, errlen, "vad_frame_ms: %d is not allowed (10 or 20)", cfg->vad_frame_ms);
+        return VT_EINVAL;
+    }
+    CHECK_RANGE(out_frame_ms, 10, 100);
+    CHECK_RANGE(vad_start_confidence, 0.1, 5.0);
+    CHECK_RANGE(vad_end_confidence, 0.05, 5.0);
+    if (cfg->vad_end_confidence > cfg->vad_start_confidence) {
+        snprintf(err, errlen, "vad_end_confidence: %g must not exceed vad_start_confidence %g",
+                 cfg->vad_end_confidence, cfg->vad_start_confidence);
+        return VT_EINVAL;
+    }
+    CHECK_RANGE(vad_start_ms, 10, 1000);
+    CHECK_RANGE(vad_hangover_ms, 20, 2000);
+    CHECK_RANGE(vad_floor_init, 1.0, 20000.0);
+    CHECK_RANGE(vad_floor_min, 1.0, 20000.0);
+    CHECK_RANGE(stt_preroll_ms, 0, 2000);
+    CHECK_RANGE(complete_silence_ms, 100, 10000);
+    CHECK_RANGE(incomplete_silence_ms, 100, 20000);
+    if (cfg->incomplete_silence_ms < cfg->complete_silence_ms) {
+        snprintf(err, errlen,
+                 "incomplete_silence_ms: %d must be at least complete_silence_ms %d",
+                 cfg->incomplete_silence_ms, cfg->complete_silence_ms);
+        return VT_EINVAL;
+    }
+    CHECK_RANGE(final_wait_ms, 0, 20000);
+    CHECK_RANGE(interrupt_threshold, 0.5, 3.0);
+    CHECK_RANGE(interrupt_cooldown_ms, 100, 5000);
+    CHECK_RANGE(min_speech_ms, 0, 3000);
+    if (cfg->interrupt_mode < VT_MODE_COMMANDS || cfg->interrupt_mode > VT_MODE_BOTH) {
+        snprintf(err, errlen, "interrupt_mode: %d is not a mode (commands, speech, both)",
+                 (int)cfg->interrupt_mode);
+        return VT_EINVAL;
+    }
+    CHECK_RANGE(n_commands, 0, VT_MAX_COMMANDS);
+    CHECK_RANGE(filler_deadline_ms, 0, 10000);
+    CHECK_RANGE(phrase_first_min_chars, 1, 1000);
+    CHECK_RANGE(phrase_min_chars, 1, 1000);
+    CHECK_RANGE(phrase_max_chars, 20, 2000);
+    if (cfg->phrase_max_chars < cfg->phrase_min_chars ||
+        cfg->phrase_max_chars < cfg->phrase_first_min_chars) {
+        snprintf(err, errlen, "phrase_max_chars: %d must be at least the minimum lengths",
+                 cfg->phrase_max_chars);
+        return VT_EINVAL;
+    }
+    CHECK_RANGE(pacer_lead_ms, 0, 2000);
+    CHECK_RANGE(tts_lookahead_ms, 200, 60000);
+    return 0;
+}
+
+int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (!cfg || !csv) {
+        snprintf(err, errlen, "commands: missing");
+        return VT_EINVAL;
+    }
+    char tmp[VT_MAX_COMMANDS][VT_MAX_COMMAND_LEN];
+    int n = 0;
+    const char *p = csv;
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        char word[256];
+        size_t wl = text_norm_word(p, len, word, sizeof word);
+        if (wl > 0) {
+            if (wl >= VT_MAX_COMMAND_LEN) {
+                snprintf(err, errlen, "commands: \"%s\" is too long (at most %d characters)",
+                         word, VT_MAX_COMMAND_LEN - 1);
+                return VT_EINVAL;
+            }
+            if (n == VT_MAX_COMMANDS) {
+                snprintf(err, errlen, "commands: too many (at most %d)", VT_MAX_COMMANDS);
+                return VT_EINVAL;
+            }
+            memcpy(tmp[n++], word, wl + 1);
+        }
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    memcpy(cfg->commands, tmp, sizeof tmp);
+    cfg->n_commands = n;
+    return 0;
+}
+
+const char *vt_mode_name(vt_interrupt_mode m)
+{
+    switch (m) {
+    case VT_MODE_COMMANDS: return "commands";
+    case VT_MODE_SPEECH: return "speech";
+    case VT_MODE_BOTH: return "both";
+    }
+    return "?";
+}
+
+int vt_mode_parse(const char *s, vt_interrupt_mode *out)
+{
+    if (!s || !out)
+        return VT_EINVAL;
+    for (int m = VT_MODE_COMMANDS; m <= VT_MODE_BOTH; m++)
+        if (strcmp(s, vt_mode_name((vt_interrupt_mode)m)) == 0) {
+            *out = (vt_interrupt_mode)m;
+            return 0;
+        }
+    return VT_EINVAL;
+}
+
+const char *vt_state_name(vt_state s)
+{
+    switch (s) {
+    case VT_STATE_LISTENING: return "LISTENING";
+    case VT_STATE_THINKING: return "THINKING";
+    case VT_STATE_RESPONDING: return "RESPONDING";
+    case VT_STATE_ACKNOWLEDGING: return "ACKNOWLEDGING";
+    }
+    return "?";
+}
+
+const char *vt_trigger_name(vt_trigger t)
+{
+    switch (t) {
+    case VT_TRIGGER_NONE: return "none";
+    case VT_TRIGGER_KEY: return "key";
+    case VT_TRIGGER_COMMAND: return "command";
+    case VT_TRIGGER_SPEECH: return "speech";
+    case VT_TRIGGER_TEXT: return "text";
+    }
+    return "?";
+}
+
+const char *vt_strerror(int err)
+{
+    switch (err) {
+    case VT_OK: return "ok";
+    case VT_EINVAL: return "invalid argument";
+    case VT_ENOMEM: return "out of memory";
+    case VT_ESTATE: return "not valid in this state";
+    case VT_ESTALE: return "stale generation";
+    case VT_EIO: return "input/output error";
+    case VT_EFORMAT: return "malformed input";
+    case VT_ECANCELED: return "cancelled";
+    case VT_EFULL: return "queue full";
+    case VT_ENOTFOUND: return "not found";
+    case VT_ETIMEDOUT: return "timed out";
+    }
+    return "unknown error";
+}

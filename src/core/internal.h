@@ -1,0 +1,203 @@
+/*
+ * Internal structures of the core, shared by its modules (vad, text, phrase,
+ * outq, transcript, metrics, conversation). Nothing here does I/O.
+ * Internal non-static names use the vt__ prefix or a module prefix.
+ */
+#ifndef VT_CORE_INTERNAL_H
+#define VT_CORE_INTERNAL_H
+
+#include "voicetutor/core.h"
+#include <stdbool.h>
+
+/* ---- vad.c: energy VAD with adaptive noise floor ---------------------- */
+#define VAD_MAX_FRAME 480 /* 30 ms at 16 kHz */
+typedef enum { VAD_NONE = 0, VAD_START, VAD_END } vad_edge;
+
+typedef struct vad {
+    int frame_samples;
+    int16_t buf[VAD_MAX_FRAME];
+    int nbuf;
+    double floor, floor_min;
+    double start_conf, end_conf;
+    int start_frames, hang_frames;
+    bool in_speech;
+    int run_speech, run_silence;
+    double conf, energy;         /* of the last frame */
+    int64_t cand_start_us;       /* start of the current run of speech frames */
+    int64_t seg_start_us;        /* start of the current segment */
+    int64_t last_voice_us;       /* end of the last frame >= end_conf */
+} vad;
+
+void vad_init(vad *v, const vt_config *cfg);
+/* Process one full frame ending at end_us. */
+vad_edge vad_frame(vad *v, const int16_t *frame, int64_t end_us);
+double vad_confidence(double rms, double floor);
+
+/* ---- text.c: words, commands, the heuristic judge --------------------- */
+/* Lower-case word tokens without punctuation: "Stop, what?" -> stop what */
+size_t text_norm_word(const char *in, size_t len, char *out, size_t cap);
+size_t text_count_words(const char *s);
+/* Byte offset just past the first k whitespace tokens of s. */
+size_t text_prefix_words(const char *s, size_t k);
+
+/* ---- phrase.c: LLM tokens -> TTS phrases (seed 004) -------------------- */
+typedef struct phrase_buf {
+    char *buf;
+    size_t len, cap;
+    bool first_done;
+    int first_min, min, max;
+} phrase_buf;
+
+void phrase_init(phrase_buf *p, const vt_config *cfg);
+void phrase_free(phrase_buf *p);
+void phrase_reset(phrase_buf *p);
+int phrase_push(phrase_buf *p, const char *tok);
+/* Next ready phrase into out (malloc'd) or NULL. final: flush the rest. */
+char *phrase_next(phrase_buf *p, bool final);
+
+/* ---- outq.c: the output queue and the pacer (seed 004) ---------------- */
+typedef struct seg_word {
+    uint32_t end;        /* sample offset in the segment */
+    bool released;
+} seg_word;
+
+typedef struct seg {
+    struct seg *next;
+    vt_audio_kind kind;
+    uint32_t gen, phrase;
+    const int16_t *pcm;  /* owned when own != NULL */
+    int16_t *own;
+    size_t n, pos;
+    seg_word *words;
+    size_t n_words;
+} seg;
+
+typedef struct outq {
+    seg *head, *tail;
+    size_t queued;       /* samples not yet released */
+    int rate, frame_samples;
+    int64_t lead_us;
+    int64_t play_end_us; /* when the client finishes what was released */
+    uint64_t released;   /* samples released since the session began */
+} outq;
+
+void outq_init(outq *q, const vt_config *cfg);
+void outq_flush(outq *q);
+int outq_push_clip(outq *q, vt_audio_kind kind, uint32_t gen, const vt_clip *clip);
+int outq_push_chunk(outq *q, uint32_t gen, uint32_t phrase, const int16_t *pcm, size_t n,
+                    const vt_word *words, size_t n_words);
+int64_t outq_us(const outq *q, size_t samples);
+/* Microseconds of audio ahead of playback (queued + held by the client). */
+int64_t outq_ahead_us(const outq *q, int64_t now);
+bool outq_playing(const outq *q, int64_t now);
+int64_t outq_next_release(const outq *q);
+size_t outq_memory(const outq *q);
+
+/* ---- transcript.c: history of what was actually said ----------------- */
+typedef struct transcript {
+    vt_turn *turns;
+    size_t n, cap;
+    size_t max_turns;
+} transcript;
+
+void transcript_init(transcript *t);
+void transcript_free(transcript *t);
+int transcript_add(transcript *t, vt_role role, const char *text, const char *unspoken,
+                   int interrupted);
+size_t transcript_memory(const transcript *t);
+
+/* ---- metrics.c ---------------------------------------------------------- */
+typedef struct metrics {
+    int total_interruptions;
+    double lat[VT_LATENCY_WINDOW];
+    int n_lat, lat_next;
+    int turns;
+    double last_first_audio_ms, last_first_answer_ms;
+} metrics;
+
+void metrics_add_latency(metrics *m, double ms);
+void metrics_get(const metrics *m, vt_metrics *out);
+
+/* ---- conversation.c ------------------------------------------------------ */
+#define MAX_UTTS 8
+typedef struct utt {
+    uint32_t id;
+    bool open;            /* VAD segment still in progress */
+    bool has_final;
+    bool belongs;         /* part of the person's next / current turn */
+    bool during_answer;   /* began while the tutor was answering */
+    bool triggered;       /* this utterance interrupted the tutor */
+    int64_t start_us, end_us;
+    char *text;           /* final (stripped) */
+    char *partial;
+} utt;
+
+struct vt_core {
+    vt_config cfg;
+    vt_sink_fn sink;
+    void *sink_ud;
+    int64_t (*clock_us)(void *);
+    void *clock_ud;
+
+    vt_state state;
+    uint32_t gen;
+    int turn_no;
+
+    vad vad;
+    double above_ms;           /* time over the interrupt threshold in this segment */
+    int64_t last_interrupt_us;
+    bool have_interrupted;
+
+    utt utts[MAX_UTTS];
+    int n_utts;
+    uint32_t next_utt;
+
+    /* the person's turn being assembled */
+    char *turn_text;
+    size_t turn_len, turn_cap;
+    int64_t turn_last_voice_us;
+    uint32_t judge_req;
+    int verdict;               /* -1 none, 0 incomplete, 1 complete */
+    bool judge_pending;
+
+    /* the answer */
+    bool answer_active;        /* from end of turn until complete/interrupted */
+    bool llm_done;
+    bool tts_busy;
+    uint32_t tts_phrase;       /* id of the phrase being synthesized */
+    uint32_t next_phrase;
+    bool tts_got_words;        /* the phrase in synthesis came with word timings */
+    bool response_started;     /* response_start was sent */
+    char *plan;                /* phrases sent to TTS, in order, space separated */
+    size_t plan_len, plan_cap, plan_len_before;
+    size_t plan_word_off;      /* byte offset in plan after the released words */
+    char *answer_text;         /* every token of the answer */
+    size_t answer_len, answer_cap;
+    char **pending;            /* phrases not yet sent to TTS */
+    size_t n_pending, cap_pending;
+    phrase_buf pb;
+    int64_t speech_end_us;     /* end of the person's speech for this turn */
+    bool first_audio, first_answer_audio;
+    int chunks_sent, total_chunks;
+    size_t words_released;     /* answer words whose audio was released */
+    uint64_t *word_end_abs;    /* absolute output sample at each word's end */
+    size_t word_end_cap;
+    bool has_playback;         /* the client reports its playback position */
+    uint64_t playback;
+
+    /* filler */
+    bool filler_wait;
+    int64_t filler_deadline_us;
+    bool filler_played;
+
+    outq q;
+    transcript tr;
+    metrics m;
+
+    const vt_clip *fillers, *acks;
+    int n_fillers, n_acks;
+    int ack_next;
+    uint64_t rng;
+};
+
+#endif

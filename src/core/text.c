@@ -1,0 +1,172 @@
+/*
+ * Text helpers of the core: word normalisation, the interruption command
+ * matcher (seed 000's interrupt detector), stripping a leading command from
+ * the person's next turn, and the embedded completeness judge (seed 000's
+ * "is the sentence complete", used when no brain judges or it is late).
+ */
+#include "core/internal.h"
+#include <ctype.h>
+#include <string.h>
+
+size_t text_norm_word(const char *in, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    bool space = false;
+    if (!cap)
+        return 0;
+    for (size_t i = 0; i < len && in[i]; i++) {
+        unsigned char ch = (unsigned char)in[i];
+        if (isalnum(ch) || ch == '\'' || ch >= 0x80) {
+            if (space && o > 0 && o + 1 < cap)
+                out[o++] = ' ';
+            space = false;
+            if (o + 1 < cap)
+                out[o++] = (char)tolower(ch);
+        } else {
+            space = true;
+        }
+    }
+    out[o] = 0;
+    return o;
+}
+
+size_t text_count_words(const char *s)
+{
+    size_t n = 0;
+    bool in = false;
+    for (; s && *s; s++) {
+        if (isspace((unsigned char)*s))
+            in = false;
+        else if (!in) {
+            in = true;
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t text_prefix_words(const char *s, size_t k)
+{
+    size_t i = 0, n = 0;
+    if (!s)
+        return 0;
+    while (s[i] && n < k) {
+        while (s[i] && isspace((unsigned char)s[i]))
+            i++;
+        if (!s[i])
+            break;
+        while (s[i] && !isspace((unsigned char)s[i]))
+            i++;
+        n++;
+    }
+    return i;
+}
+
+/* Does the normalized text hold cmd as whole words starting at offset pos? */
+static bool match_at(const char *norm, size_t pos, const char *cmd)
+{
+    size_t l = strlen(cmd);
+    if (pos > 0 && norm[pos - 1] != ' ')
+        return false;
+    if (strncmp(norm + pos, cmd, l) != 0)
+        return false;
+    return norm[pos + l] == 0 || norm[pos + l] == ' ';
+}
+
+int vt_find_command(const vt_config *cfg, const char *text)
+{
+    if (!cfg || !text)
+        return -1;
+    char norm[1024];
+    size_t n = text_norm_word(text, strlen(text), norm, sizeof norm);
+    for (size_t pos = 0; pos < n; pos++) {
+        if (pos > 0 && norm[pos - 1] != ' ')
+            continue;
+        for (int c = 0; c < cfg->n_commands; c++)
+            if (cfg->commands[c][0] && match_at(norm, pos, cfg->commands[c]))
+                return c;
+    }
+    return -1;
+}
+
+size_t vt_strip_command(const vt_config *cfg, const char *text, char *out, size_t cap)
+{
+    if (!out || !cap)
+        return 0;
+    out[0] = 0;
+    if (!cfg || !text)
+        return 0;
+    const char *p = text;
+    for (;;) {
+        /* normalize the first few words and test each command as a prefix */
+        char norm[256];
+        size_t skip = text_prefix_words(p, 3);
+        text_norm_word(p, skip, norm, sizeof norm);
+        int hit = -1;
+        for (int c = 0; c < cfg->n_commands && hit < 0; c++)
+            if (cfg->commands[c][0] && match_at(norm, 0, cfg->commands[c]))
+                hit = c;
+        if (hit < 0)
+            break;
+        size_t words = text_count_words(cfg->commands[hit]);
+        p += text_prefix_words(p, words);
+        while (*p && (isspace((unsigned char)*p) || ispunct((unsigned char)*p)))
+            p++;
+    }
+    while (*p && isspace((unsigned char)*p))
+        p++;
+    size_t len = strlen(p);
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(out, p, len);
+    out[len] = 0;
+    return len;
+}
+
+/* Words after which an English sentence cannot be over. */
+static const char *const k_open_words[] = {
+    /* conjunctions */
+    "and", "but", "or", "so", "because", "if", "when", "while", "although", "though",
+    "unless", "until", "then", "than", "that", "which", "who", "whose", "where", "whether",
+    "nor", "since", "as",
+    /* prepositions */
+    "of", "to", "in", "on", "at", "for", "with", "about", "from", "by", "into", "onto",
+    "through", "after", "before", "between", "under", "over", "without", "towards",
+    "toward", "across", "against", "during", "upon", "within",
+    /* articles and determiners */
+    "a", "an", "the", "my", "your", "his", "her", "their", "our", "its", "this", "these",
+    "those", "some", "any", "every", "each", "another",
+    /* auxiliaries that need a continuation */
+    "is", "are", "was", "were", "am", "be", "been", "do", "does", "did", "can", "could",
+    "would", "should", "will", "shall", "may", "might", "must", "have", "has", "had",
+    /* fillers and hesitations */
+    "um", "umm", "uh", "uhh", "er", "erm", "ah", "hmm", "mm", "like", "well", "actually",
+    "basically", "so", "i", "i'm", "what's", "let's",
+    NULL};
+
+int vt_judge_heuristic(const char *text)
+{
+    if (!text)
+        return 0;
+    size_t len = strlen(text);
+    while (len > 0 && isspace((unsigned char)text[len - 1]))
+        len--;
+    if (len == 0)
+        return 0;
+    if (len >= 3 && strncmp(text + len - 3, "...", 3) == 0)
+        return 0;
+    if (text[len - 1] == ',' || text[len - 1] == '-')
+        return 0;
+    /* the last word */
+    size_t s = len;
+    while (s > 0 && !isspace((unsigned char)text[s - 1]))
+        s--;
+    char last[64];
+    text_norm_word(text + s, len - s, last, sizeof last);
+    if (!last[0])
+        return 1;
+    for (int i = 0; k_open_words[i]; i++)
+        if (strcmp(last, k_open_words[i]) == 0)
+            return 0;
+    return 1;
+}

@@ -1,0 +1,43 @@
+/*
+ * The simulator: replays a conversation in virtual time, faster than real
+ * time and deterministically (docs/SCENARIOS.md has the scenario format).
+ *
+ * User audio (WAV files or generated speech-like sound) is laid on a
+ * timeline and fed to the core in 20 ms frames; key presses and typed text
+ * come at given times; scripted engines answer the core's actions after
+ * modelled delays: STT text per utterance, keyword hits, judge verdicts,
+ * filler choices, LLM tokens, TTS audio whose length follows the words.
+ * A modelled client plays the paced output and drops what it holds when
+ * interruption_detected arrives, so out.wav is what the person hears.
+ *
+ * THREAD SAFETY: one vt_sim per thread.
+ */
+#ifndef VT_SIM_H
+#define VT_SIM_H
+#include "voicetutor/core.h"
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct vt_sim vt_sim;
+
+typedef struct vt_sim_record {
+    double t;      /* virtual seconds */
+    char *type;    /* protocol event name, "transition", or "engine.*" */
+    char *json;    /* the whole line */
+} vt_sim_record;
+
+int vt_sim_load_file(const char *path, vt_sim **out, char *err, size_t errlen);
+/* base_dir resolves relative WAV paths; name is used in messages. */
+int vt_sim_load_string(const char *json, const char *base_dir, const char *name, vt_sim **out,
+                       char *err, size_t errlen);
+int vt_sim_run(vt_sim *s, char *err, size_t errlen);
+/* events.jsonl, out.wav (what the person hears), in.wav (the microphone) */
+int vt_sim_write(const vt_sim *s, const char *out_dir, char *err, size_t errlen);
+void vt_sim_free(vt_sim *s);
+
+size_t vt_sim_records(const vt_sim *s, const vt_sim_record **recs);
+const int16_t *vt_sim_output(const vt_sim *s, size_t *n, int *rate);
+const vt_core *vt_sim_core(const vt_sim *s);
+/* Engine results dropped because their generation was stale. */
+int vt_sim_stale_drops(const vt_sim *s);
+#endif
