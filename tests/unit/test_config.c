@@ -1,0 +1,114 @@
+/* Unit tests: configuration defaults, range checks and the JSON form. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+#include "voicetutor/core.h"
+#include "util/config_json.h"
+
+static void defaults_follow_the_seeds(void **st)
+{
+    (void)st;
+    vt_config c;
+    vt_config_default(&c);
+    char err[256] = "";
+    assert_int_equal(vt_config_validate(&c, err, sizeof err), 0);
+    assert_int_equal(c.complete_silence_ms, 500);
+    assert_int_equal(c.incomplete_silence_ms, 2000);
+    assert_true(c.interrupt_threshold == 1.5);
+    assert_int_equal(c.interrupt_cooldown_ms, 1000);
+    assert_int_equal(c.interrupt_enabled, 1);
+    assert_int_equal(c.interrupt_mode, VT_MODE_BOTH);
+    assert_int_equal(c.pacer_lead_ms, 100);
+    assert_true(vt_find_command(&c, "stop") >= 0 && vt_find_command(&c, "wait") >= 0);
+}
+
+static void out_of_range_is_refused_with_a_message(void **st)
+{
+    (void)st;
+    vt_config c;
+    char err[256];
+    vt_config_default(&c);
+    c.interrupt_threshold = 3.5;
+    assert_int_equal(vt_config_validate(&c, err, sizeof err), VT_EINVAL);
+    assert_non_null(strstr(err, "interrupt_threshold"));
+    assert_non_null(strstr(err, "0.5 to 3"));
+    vt_config_default(&c);
+    c.interrupt_cooldown_ms = 50;
+    assert_int_equal(vt_config_validate(&c, err, sizeof err), VT_EINVAL);
+    assert_non_null(strstr(err, "interrupt_cooldown_ms"));
+    vt_config_default(&c);
+    c.incomplete_silence_ms = 300;
+    assert_int_equal(vt_config_validate(&c, err, sizeof err), VT_EINVAL);
+    assert_non_null(strstr(err, "complete_silence_ms"));
+    vt_config_default(&c);
+    c.vad_frame_ms = 15;
+    assert_int_equal(vt_config_validate(&c, err, sizeof err), VT_EINVAL);
+    vt_config_default(&c);
+    c.interrupt_mode = (vt_interrupt_mode)7;
+    assert_int_equal(vt_config_validate(&c, err, sizeof err), VT_EINVAL);
+    assert_int_equal(vt_config_validate(NULL, err, sizeof err), VT_EINVAL);
+    assert_int_equal(vt_config_validate(&c, NULL, 0), VT_EINVAL); /* no buffer: no crash */
+    /* the core refuses a bad config too, without aborting */
+    vt_core *core = (vt_core *)1;
+    assert_int_equal(vt_core_create(&c, NULL, NULL, &core, err, sizeof err), VT_EINVAL);
+}
+
+static void json_overrides(void **st)
+{
+    (void)st;
+    vt_config c;
+    vt_config_default(&c);
+    char err[256] = "";
+    cJSON *o = cJSON_Parse("{\"interrupt_threshold\":2.0,\"interrupt_mode\":\"commands\","
+                           "\"commands\":[\"stop\",\"enough\"],\"filler_enabled\":false,"
+                           "\"character\":\"adina\"}");
+    assert_int_equal(vt_config_apply_json(&c, o, err, sizeof err), 0);
+    assert_true(c.interrupt_threshold == 2.0);
+    assert_int_equal(c.interrupt_mode, VT_MODE_COMMANDS);
+    assert_int_equal(c.n_commands, 2);
+    assert_int_equal(c.filler_enabled, 0);
+    assert_string_equal(c.character, "adina");
+    cJSON_Delete(o);
+
+    const char *bad[][2] = {
+        {"{\"nope\":1}", "unknown key \"nope\""},
+        {"{\"out_rate\":\"fast\"}", "out_rate: must be a whole number"},
+        {"{\"interrupt_threshold\":9}", "interrupt_threshold"},
+        {"{\"interrupt_mode\":\"loud\"}", "interrupt_mode"},
+        {"{\"commands\":[1,2]}", "commands"},
+        {"{\"min_speech_ms\":2.5}", "whole number"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        vt_config_default(&c);
+        o = cJSON_Parse(bad[i][0]);
+        assert_non_null(o);
+        assert_int_not_equal(vt_config_apply_json(&c, o, err, sizeof err), 0);
+        assert_non_null(strstr(err, bad[i][1]));
+        cJSON_Delete(o);
+    }
+}
+
+static void names(void **st)
+{
+    (void)st;
+    vt_interrupt_mode m;
+    assert_int_equal(vt_mode_parse("speech", &m), 0);
+    assert_int_equal(m, VT_MODE_SPEECH);
+    assert_int_equal(vt_mode_parse("Speech!", &m), VT_EINVAL);
+    assert_string_equal(vt_state_name(VT_STATE_RESPONDING), "RESPONDING");
+    assert_string_equal(vt_strerror(VT_ESTALE), "stale generation");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults_follow_the_seeds),
+        cmocka_unit_test(out_of_range_is_refused_with_a_message),
+        cmocka_unit_test(json_overrides),
+        cmocka_unit_test(names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

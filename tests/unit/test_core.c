@@ -1,0 +1,436 @@
+/*
+ * Unit tests of the core as event scripts in virtual time: pacing, the
+ * flush on interruption, stale generations, memory of what was heard,
+ * engine failures, interruption control and metrics.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "voicetutor/core.h"
+
+#define MAXREC 20000
+typedef struct rec {
+    vt_action_type type;
+    uint32_t gen, id;
+    vt_audio_kind kind;
+    size_t n;
+    int64_t t;
+    vt_event_type ev;
+    char text[256];
+    double latency;
+} rec;
+
+static rec recs[MAXREC];
+static int nrec;
+static uint32_t last_tts_id, last_tts_gen, last_llm_gen, last_cancel_gen;
+
+static void sink(void *ud, const vt_action *a, int64_t now)
+{
+    (void)ud;
+    if (nrec == MAXREC)
+        return;
+    rec *r = &recs[nrec++];
+    memset(r, 0, sizeof *r);
+    r->type = a->type;
+    r->gen = a->gen;
+    r->id = a->id;
+    r->kind = a->kind;
+    r->n = a->n;
+    r->t = now;
+    if (a->text)
+        snprintf(r->text, sizeof r->text, "%s", a->text);
+    if (a->type == VT_ACT_EVENT) {
+        r->ev = a->ev->type;
+        r->latency = a->ev->latency_ms;
+        if (a->ev->text)
+            snprintf(r->text, sizeof r->text, "%s", a->ev->text);
+    }
+    if (a->type == VT_ACT_TTS) {
+        last_tts_id = a->id;
+        last_tts_gen = a->gen;
+    }
+    if (a->type == VT_ACT_LLM_START)
+        last_llm_gen = a->gen;
+    if (a->type == VT_ACT_CANCEL)
+        last_cancel_gen = a->gen;
+}
+
+static int count_events(vt_event_type t)
+{
+    int n = 0;
+    for (int i = 0; i < nrec; i++)
+        n += recs[i].type == VT_ACT_EVENT && recs[i].ev == t;
+    return n;
+}
+
+static const rec *find_event(vt_event_type t)
+{
+    for (int i = 0; i < nrec; i++)
+        if (recs[i].type == VT_ACT_EVENT && recs[i].ev == t)
+            return &recs[i];
+    return NULL;
+}
+
+static int16_t ack_pcm[16000], filler_pcm[8000];
+static vt_clip ack = {ack_pcm, 8000, "Okay.", ""};
+static vt_clip filler = {filler_pcm, 8000, "Hmm.", "thinking"};
+
+static vt_core *make(vt_config *cfg)
+{
+    nrec = 0;
+    vt_core *c = NULL;
+    char err[256];
+    for (int i = 0; i < 16000; i++)
+        ack_pcm[i] = filler_pcm[i % 8000] = 1000;
+    assert_int_equal(vt_core_create(cfg, sink, NULL, &c, err, sizeof err), 0);
+    assert_int_equal(vt_core_set_clips(c, &filler, 1, &ack, 1), 0);
+    return c;
+}
+
+/* A typed turn with a one-phrase answer of `secs` seconds, words evenly timed. */
+static void start_answer(vt_core *c, const char *answer, double secs, bool timings, int64_t t)
+{
+    assert_int_equal(vt_core_text(c, "tell me something", t), 0);
+    assert_int_equal(vt_core_state(c), VT_STATE_THINKING);
+    assert_int_equal(vt_core_llm_token(c, last_llm_gen, answer, t + 1000), 0);
+    assert_int_equal(vt_core_llm_done(c, last_llm_gen, t + 1000), 0);
+    size_t n = (size_t)(secs * 16000);
+    int16_t *pcm = calloc(n, sizeof *pcm);
+    for (size_t i = 0; i < n; i++)
+        pcm[i] = 3000;
+    vt_word w[64];
+    char words[64][32];
+    size_t nw = 0;
+    const char *p = answer;
+    size_t len = strlen(answer);
+    while (*p && nw < 64) {
+        while (*p == ' ')
+            p++;
+        const char *e = p;
+        while (*e && *e != ' ')
+            e++;
+        snprintf(words[nw], 32, "%.*s", (int)(e - p), p);
+        w[nw] = (vt_word){words[nw], (uint32_t)((double)(p - answer) / len * n),
+                          (uint32_t)((double)(e - answer) / len * n)};
+        nw++;
+        p = e;
+    }
+    assert_int_equal(vt_core_tts_audio(c, last_tts_gen, last_tts_id, pcm, n, w,
+                                       timings ? nw : 0, t + 2000), 0);
+    assert_int_equal(vt_core_tts_done(c, last_tts_gen, last_tts_id, t + 2000), 0);
+    free(pcm);
+}
+
+static void pacer_keeps_a_bounded_lead(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    vt_core *c = make(&cfg);
+    start_answer(c, "one two three four five six seven eight", 3.0, true, 0);
+    /* tick every 7 ms for 4 s: the client never holds more than the lead */
+    int64_t first = -1;
+    double released_ms = 0;
+    int last = 0;
+    for (int64_t t = 2000; t < 4000000; t += 7000) {
+        vt_core_tick(c, t);
+        for (; last < nrec; last++)
+            if (recs[last].type == VT_ACT_AUDIO && recs[last].kind == VT_AUDIO_ANSWER) {
+                if (first < 0)
+                    first = recs[last].t;
+                released_ms += recs[last].n / 16.0;
+                assert_true(recs[last].n <= 320); /* 20 ms slices */
+            }
+        if (first >= 0) {
+            double played_ms = (double)(t - first) / 1000.0;
+            double held = released_ms - (played_ms < released_ms ? played_ms : released_ms);
+            assert_true(held <= cfg.pacer_lead_ms + 0.001);
+        }
+    }
+    assert_true(released_ms > 2999 && released_ms < 3001);
+    assert_int_equal(vt_core_state(c), VT_STATE_LISTENING);
+    assert_int_equal(count_events(VT_EV_RESPONSE_COMPLETE), 1);
+    vt_core_destroy(c);
+}
+
+static void interruption_flushes_in_the_same_call(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    vt_core *c = make(&cfg);
+    start_answer(c, "a long answer that goes on and on and on", 5.0, true, 0);
+    for (int64_t t = 2000; t < 1000000; t += 10000)
+        vt_core_tick(c, t);
+    assert_int_equal(vt_core_state(c), VT_STATE_RESPONDING);
+    uint32_t old = vt_core_generation(c);
+    int before = nrec;
+    assert_int_equal(vt_core_key(c, 1000000), 0);
+    /* inside that one call: cancel, the events, the acknowledgement */
+    bool cancel = false, detected = false;
+    for (int i = before; i < nrec; i++) {
+        cancel |= recs[i].type == VT_ACT_CANCEL && recs[i].gen == old;
+        detected |= recs[i].type == VT_ACT_EVENT && recs[i].ev == VT_EV_INTERRUPTION_DETECTED;
+        assert_false(recs[i].type == VT_ACT_AUDIO && recs[i].kind == VT_AUDIO_ANSWER);
+    }
+    assert_true(cancel && detected);
+    assert_int_equal(last_cancel_gen, old);
+    assert_int_equal(vt_core_state(c), VT_STATE_ACKNOWLEDGING);
+    assert_true(vt_core_generation(c) > old);
+    /* late results of the old generation are dropped */
+    int16_t pcm[320] = {0};
+    assert_int_equal(vt_core_tts_audio(c, old, last_tts_id, pcm, 320, NULL, 0, 1000100), VT_ESTALE);
+    assert_int_equal(vt_core_llm_token(c, old, "late", 1000100), VT_ESTALE);
+    assert_int_equal(vt_core_llm_done(c, old, 1000100), VT_ESTALE);
+    int after = nrec;
+    for (int64_t t = 1000000; t < 3000000; t += 10000)
+        vt_core_tick(c, t);
+    int ack_slices = 0;
+    for (int i = after; i < nrec; i++)
+        assert_false(recs[i].type == VT_ACT_AUDIO && recs[i].kind != VT_AUDIO_ACK);
+    for (int i = before; i < nrec; i++)
+        ack_slices += recs[i].type == VT_ACT_AUDIO && recs[i].kind == VT_AUDIO_ACK;
+    assert_int_equal(ack_slices, 25); /* the 0.5 s acknowledgement, in 20 ms slices */
+    assert_int_equal(vt_core_state(c), VT_STATE_LISTENING);
+    vt_core_destroy(c);
+}
+
+static const vt_turn *last_role(vt_core *c, vt_role role)
+{
+    const vt_turn *t;
+    size_t n = vt_core_history(c, &t);
+    for (size_t i = n; i-- > 0;)
+        if (t[i].role == role)
+            return &t[i];
+    return NULL;
+}
+
+static void memory_holds_only_what_was_heard(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    cfg.pacer_lead_ms = 0;
+    vt_core *c = make(&cfg);
+    /* 10 words over 2 s: 0.2 s per word; interrupt after 1.0 s of audio */
+    start_answer(c, "zero one two three four five six seven eight nine", 2.0, true, 0);
+    for (int64_t t = 2000; t <= 1002000; t += 2000)
+        vt_core_tick(c, t);
+    vt_core_key(c, 1002000);
+    const vt_turn *a = last_role(c, VT_ROLE_ASSISTANT);
+    assert_non_null(a);
+    assert_true(a->interrupted);
+    assert_string_equal(a->text, "zero one two three four...");
+    assert_string_equal(a->unspoken, "five six seven eight nine");
+    const vt_turn *t;
+    size_t n = vt_core_history(c, &t);
+    assert_int_equal(t[n - 1].role, VT_ROLE_NOTE);
+    assert_non_null(strstr(t[n - 1].text, "interrupted"));
+    assert_string_equal(t[0].text, "tell me something");
+    vt_core_destroy(c);
+}
+
+static void playback_position_limits_memory(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    cfg.pacer_lead_ms = 0;
+    vt_core *c = make(&cfg);
+    start_answer(c, "zero one two three four five six seven eight nine", 2.0, true, 0);
+    for (int64_t t = 2000; t <= 1002000; t += 2000)
+        vt_core_tick(c, t);
+    /* the client says it has played only 7000 samples: "two" ends at 7680 */
+    vt_core_playback(c, 7000, 1002000);
+    vt_core_key(c, 1002000);
+    assert_string_equal(last_role(c, VT_ROLE_ASSISTANT)->text, "zero one...");
+    vt_core_destroy(c);
+}
+
+static void tts_without_word_timings(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    cfg.pacer_lead_ms = 0;
+    vt_core *c = make(&cfg);
+    start_answer(c, "zero one two three four five six seven eight nine", 2.0, false, 0);
+    for (int64_t t = 2000; t <= 1002000; t += 2000)
+        vt_core_tick(c, t);
+    vt_core_key(c, 1002000);
+    /* words spread evenly over the phrase's audio */
+    assert_string_equal(last_role(c, VT_ROLE_ASSISTANT)->text, "zero one two three four...");
+    vt_core_destroy(c);
+}
+
+static void completed_answer_is_remembered_whole(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    vt_core *c = make(&cfg);
+    start_answer(c, "Seven times eight is fifty six.", 1.0, true, 0);
+    for (int64_t t = 2000; t < 3000000; t += 10000)
+        vt_core_tick(c, t);
+    const vt_turn *a = last_role(c, VT_ROLE_ASSISTANT);
+    assert_string_equal(a->text, "Seven times eight is fifty six.");
+    assert_false(a->interrupted);
+    assert_int_equal(count_events(VT_EV_RESPONSE_INTERRUPTED), 0);
+    vt_core_destroy(c);
+}
+
+static void llm_failure_speaks_an_apology(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    vt_core *c = make(&cfg);
+    vt_core_text(c, "hello", 0);
+    assert_int_equal(vt_core_llm_error(c, last_llm_gen, "connection refused", 5000), 0);
+    const rec *e = find_event(VT_EV_ERROR);
+    assert_non_null(e);
+    assert_string_equal(e->text, "connection refused");
+    /* the apology goes to TTS as the answer */
+    bool apology = false;
+    for (int i = 0; i < nrec; i++)
+        apology |= recs[i].type == VT_ACT_TTS && strstr(recs[i].text, "Sorry") != NULL;
+    assert_true(apology);
+    assert_int_equal(vt_core_tts_error(c, last_tts_gen, last_tts_id, "no voice", 6000), 0);
+    assert_int_equal(count_events(VT_EV_ERROR), 2);
+    for (int64_t t = 6000; t < 1000000; t += 10000)
+        vt_core_tick(c, t);
+    /* the session goes on: back to listening, a new turn works */
+    assert_int_equal(vt_core_state(c), VT_STATE_LISTENING);
+    assert_int_equal(vt_core_text(c, "again", 1000000), 0);
+    assert_int_equal(vt_core_state(c), VT_STATE_THINKING);
+    vt_core_destroy(c);
+}
+
+static void key_when_nothing_plays(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    vt_core *c = make(&cfg);
+    assert_int_equal(vt_core_key(c, 1000), VT_ESTATE);
+    assert_int_equal(count_events(VT_EV_INTERRUPTION_DETECTED), 0);
+    assert_int_equal(vt_core_state(c), VT_STATE_LISTENING);
+    vt_core_destroy(c);
+}
+
+static void configure_interruption_ranges(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    vt_core *c = make(&cfg);
+    char err[128];
+    assert_int_equal(vt_core_configure_interruption(c, 1.2, 0.8, err, sizeof err), 0);
+    assert_true(vt_core_config(c)->interrupt_threshold == 1.2);
+    assert_int_equal(vt_core_config(c)->interrupt_cooldown_ms, 800);
+    assert_int_equal(vt_core_configure_interruption(c, 3.1, 1.0, err, sizeof err), VT_EINVAL);
+    assert_non_null(strstr(err, "threshold"));
+    assert_int_equal(vt_core_configure_interruption(c, 1.0, 0.05, err, sizeof err), VT_EINVAL);
+    assert_non_null(strstr(err, "cooldown"));
+    assert_int_equal(vt_core_configure_interruption(c, 0.0 / 0.0, 1.0, err, sizeof err),
+                     VT_EINVAL);
+    /* unchanged after the refusals */
+    assert_true(vt_core_config(c)->interrupt_threshold == 1.2);
+    assert_int_equal(vt_core_config(c)->interrupt_cooldown_ms, 800);
+    assert_int_equal(vt_core_set_mode(c, (vt_interrupt_mode)9), VT_EINVAL);
+    vt_core_destroy(c);
+}
+
+static int64_t fake_clock_now;
+static int64_t fake_clock(void *ud)
+{
+    (void)ud;
+    return fake_clock_now;
+}
+
+static void metrics_window_of_fifty(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    vt_core *c = make(&cfg);
+    vt_core_set_clock(c, fake_clock, NULL);
+    int64_t t = 0;
+    for (int i = 1; i <= 60; i++) {
+        vt_core_text(c, "go", t);
+        fake_clock_now = t + i * 1000; /* the flush takes i ms */
+        assert_int_equal(vt_core_key(c, t), 0);
+        t += 2000000;
+        vt_core_tick(c, t);
+    }
+    vt_metrics m;
+    vt_core_metrics(c, &m);
+    assert_int_equal(m.total_interruptions, 60);
+    assert_int_equal(m.n_latencies, 50);
+    assert_true(m.min_latency_ms == 11.0 && m.max_latency_ms == 60.0);
+    assert_true(m.avg_latency_ms == 35.5);
+    assert_int_equal(m.target_met, 0); /* 50..60 ms are over the target */
+    const rec *e = NULL;
+    for (int i = 0; i < nrec; i++)
+        if (recs[i].type == VT_ACT_EVENT && recs[i].ev == VT_EV_INTERRUPTION_DETECTED)
+            e = &recs[i];
+    assert_true(e->latency == 60.0);
+    assert_true(vt_core_interrupt_memory() < 1024);
+    vt_core_destroy(c);
+}
+
+static void bad_arguments(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    vt_core *c = make(&cfg);
+    assert_int_equal(vt_core_audio(NULL, NULL, 0, 0), VT_EINVAL);
+    assert_int_equal(vt_core_audio(c, NULL, 10, 0), VT_EINVAL);
+    assert_int_equal(vt_core_text(c, NULL, 0), VT_EINVAL);
+    assert_int_equal(vt_core_text(c, "  ?! ", 0), VT_EINVAL);
+    assert_int_equal(vt_core_keyword(c, "banana", 0), VT_EINVAL);
+    assert_int_equal(vt_core_stt_final(c, 99, "x", NULL, 0, 0), VT_ESTALE);
+    assert_int_equal(vt_core_stt_partial(c, 1, NULL, 0), VT_EINVAL);
+    assert_int_equal(vt_core_tts_audio(c, 0, 0, NULL, 5, NULL, 0, 0), VT_EINVAL);
+    assert_int_equal(vt_core_verdict(c, 77, 1, 0), VT_ESTALE);
+    assert_int_equal(vt_core_filler_choice(c, 5, 0, 0), VT_ESTALE);
+    assert_int_equal(vt_core_set_clips(c, NULL, 2, NULL, 0), VT_EINVAL);
+    vt_clip empty = {NULL, 0, "", ""};
+    assert_int_equal(vt_core_set_clips(c, &empty, 1, NULL, 0), VT_EINVAL);
+    assert_int_equal(vt_core_tick(NULL, 0), VT_EINVAL);
+    assert_true(vt_core_memory(c) > sizeof(void *));
+    vt_core_destroy(c);
+    vt_core_destroy(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(pacer_keeps_a_bounded_lead),
+        cmocka_unit_test(interruption_flushes_in_the_same_call),
+        cmocka_unit_test(memory_holds_only_what_was_heard),
+        cmocka_unit_test(playback_position_limits_memory),
+        cmocka_unit_test(tts_without_word_timings),
+        cmocka_unit_test(completed_answer_is_remembered_whole),
+        cmocka_unit_test(llm_failure_speaks_an_apology),
+        cmocka_unit_test(key_when_nothing_plays),
+        cmocka_unit_test(configure_interruption_ranges),
+        cmocka_unit_test(metrics_window_of_fifty),
+        cmocka_unit_test(bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
