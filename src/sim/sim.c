@@ -18,12 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifdef VT_HAVE_SPEECH
+#include "engines/speech/speech.h"
+#endif
 
 #define FRAME_MS 20
 #define MAX_DURATION_S 3600.0
 #define US(sec) ((int64_t)llround((sec) * 1e6))
 
 typedef struct item {
+    bool generated;   /* speech-like sound made from the text (not a WAV, not a click) */
     double at, dur;
     int16_t *pcm; /* 16 kHz */
     size_t n;
@@ -97,6 +101,20 @@ struct vt_sim {
     clipdef *fillers, *acks;
     int n_fillers, n_acks;
     vt_clip *filler_clips, *ack_clips;
+    bool real;                  /* "engines": "real" */
+    char voice[64], user_voice[64];
+#ifdef VT_HAVE_SPEECH
+    const vt_stt_ops *stt;
+    void *stt_ctx;
+    const vt_kws_ops *kws;
+    void *kws_ctx;
+    const vt_tts_ops *tts;
+    void *tts_ctx;
+    vt_clip *real_fill, *real_ack;
+    int n_real_fill, n_real_ack;
+    uint32_t real_utt;          /* open pocketsphinx utterance, 0 if none */
+    size_t fed_until;           /* microphone samples given to the recogniser */
+#endif
 
     /* run state */
     vt_core *core;
@@ -111,6 +129,9 @@ struct vt_sim {
     uint64_t seq;
     sim_utt utts[16];
     int n_utts;
+    size_t frame_end;   /* microphone samples up to the end of the frame being fed */
+    char real_partial[512];
+    int64_t real_partial_us;
     bool kws_on;
     int stale;
     vt_sim_record *recs;
@@ -366,6 +387,7 @@ static int load_items(vt_sim *s, const cJSON *arr, char *err, size_t errlen)
                 gen_click(u->pcm, u->n, level, 77u + (uint32_t)s->n_items);
             else
                 gen_speech(u->pcm, u->n, VT_IN_RATE, level, f0, 11u + (uint32_t)s->n_items);
+            u->generated = click <= 0;
         }
         u->dur = (double)u->n / VT_IN_RATE;
     }
@@ -564,6 +586,30 @@ static int load(vt_sim *s, const cJSON *root, char *err, size_t errlen)
             errlen));
     TRY(num(root, "noise_rms", 30, 0, 10000, &s->noise_rms, "scenario", err, errlen));
 
+    const cJSON *eng = cJSON_GetObjectItem(root, "engines");
+    if (eng) {
+        if (!cJSON_IsString(eng) ||
+            (strcmp(eng->valuestring, "real") && strcmp(eng->valuestring, "scripted"))) {
+            snprintf(err, errlen, "engines: must be \"scripted\" or \"real\"");
+            return VT_EINVAL;
+        }
+        s->real = strcmp(eng->valuestring, "real") == 0;
+#ifndef VT_HAVE_SPEECH
+        if (s->real) {
+            snprintf(err, errlen, "engines: \"real\" needs the speech engines, which this "
+                                  "build does not have");
+            return VT_EINVAL;
+        }
+#endif
+    }
+    char *v = NULL;
+    TRY(str(root, "voice", "rms", &v, "scenario", err, errlen));
+    snprintf(s->voice, sizeof s->voice, "%s", v);
+    free(v);
+    v = NULL;
+    TRY(str(root, "user_voice", "awb", &v, "scenario", err, errlen));
+    snprintf(s->user_voice, sizeof s->user_voice, "%s", v);
+    free(v);
     TRY(load_clips(s, cJSON_GetObjectItem(root, "fillers"), false, err, errlen));
     TRY(load_clips(s, cJSON_GetObjectItem(root, "acks"), true, err, errlen));
 
@@ -676,6 +722,168 @@ int vt_sim_load_file(const char *path, vt_sim **out, char *err, size_t errlen)
     free(buf);
     return rc;
 }
+
+/* ---- real engines ("engines": "real") ------------------------------------------- */
+#ifdef VT_HAVE_SPEECH
+static int real_open(vt_sim *s, char *err, size_t errlen)
+{
+    char e[512] = "";
+    int rc = vt_stt_pocketsphinx.create(NULL, 0, &s->stt_ctx, e, sizeof e);
+    if (rc)
+        goto fail;
+    s->stt = &vt_stt_pocketsphinx;
+    vt_keyword kw[VT_MAX_COMMANDS];
+    for (int i = 0; i < s->cfg.n_commands; i++)
+        kw[i] = (vt_keyword){s->cfg.commands[i], 0};
+    rc = vt_kws_pocketsphinx.create(NULL, 0, kw, (size_t)s->cfg.n_commands, &s->kws_ctx, e,
+                                    sizeof e);
+    if (rc)
+        goto fail;
+    s->kws = &vt_kws_pocketsphinx;
+    rc = vt_tts_open(s->voice, NULL, 0, &s->tts, &s->tts_ctx, e, sizeof e);
+    if (rc)
+        goto fail;
+    rc = vt_clips_build(s->tts, s->tts_ctx, s->cfg.out_rate, vt_default_filler_texts,
+                        vt_default_filler_descriptions, vt_default_n_fillers, &s->real_fill, e,
+                        sizeof e);
+    if (rc)
+        goto fail;
+    s->n_real_fill = vt_default_n_fillers;
+    rc = vt_clips_build(s->tts, s->tts_ctx, s->cfg.out_rate, vt_default_ack_texts, NULL,
+                        vt_default_n_acks, &s->real_ack, e, sizeof e);
+    if (rc)
+        goto fail;
+    s->n_real_ack = vt_default_n_acks;
+    /* the person's lines without a WAV are spoken by another flite voice */
+    const vt_tts_ops *uops = NULL;
+    void *uctx = NULL;
+    rc = vt_tts_open(s->user_voice, NULL, 0, &uops, &uctx, e, sizeof e);
+    if (rc)
+        goto fail;
+    for (size_t i = 0; i < s->n_items && rc == 0; i++) {
+        item *u = &s->items[i];
+        if (!u->generated || !u->text[0])
+            continue;
+        int16_t *pcm = NULL;
+        size_t n = 0;
+        rc = vt_tts_synth_buffer(uops, uctx, VT_IN_RATE, u->text, &pcm, &n, NULL);
+        if (rc == 0) {
+            free(u->pcm);
+            u->pcm = pcm;
+            u->n = n;
+            u->dur = (double)n / VT_IN_RATE;
+        } else {
+            snprintf(e, sizeof e, "user[%zu]: speaking \"%s\" failed", i, u->text);
+        }
+    }
+    uops->destroy(uctx);
+    if (rc)
+        goto fail;
+    return 0;
+fail:
+    snprintf(err, errlen, "%s: real engines: %s", s->name, e[0] ? e : vt_strerror(rc));
+    return rc;
+}
+
+static void real_close(vt_sim *s)
+{
+    if (s->stt)
+        s->stt->destroy(s->stt_ctx);
+    if (s->kws)
+        s->kws->destroy(s->kws_ctx);
+    if (s->tts)
+        s->tts->destroy(s->tts_ctx);
+    vt_clips_free(s->real_fill, s->n_real_fill);
+    vt_clips_free(s->real_ack, s->n_real_ack);
+}
+
+/* Give the recogniser the microphone up to the end of the current frame. */
+static void real_feed(vt_sim *s)
+{
+    size_t end = s->frame_end < s->mic_n ? s->frame_end : s->mic_n;
+    if (s->real_utt && end > s->fed_until)
+        s->stt->feed(s->stt_ctx, s->mic + s->fed_until, end - s->fed_until);
+    s->fed_until = end;
+}
+
+static void real_stt_begin(vt_sim *s, const vt_action *a)
+{
+    size_t pre = (size_t)a->preroll_ms * VT_IN_RATE / 1000;
+    size_t end = s->frame_end < s->mic_n ? s->frame_end : s->mic_n;
+    if (s->real_utt) {
+        vt_stt_result junk;
+        s->stt->end(s->stt_ctx, &junk);
+    }
+    s->stt->begin(s->stt_ctx);
+    s->real_utt = a->id;
+    s->fed_until = end > pre ? end - pre : 0;
+    s->real_partial[0] = 0;
+    real_feed(s);
+}
+
+typedef struct collect {
+    vt_sim *s;
+    const vt_action *a;
+    int64_t t;
+} collect;
+
+static int real_tts_chunk(void *ud, const int16_t *pcm, size_t n, const vt_word *words,
+                          size_t n_words)
+{
+    collect *c = ud;
+    sched *x = sched_add(c->s, c->t, S_TTS_CHUNK, c->a->gen, c->a->id);
+    if (!x)
+        return 1;
+    x->pcm = malloc((n ? n : 1) * sizeof *pcm);
+    x->words = calloc(n_words ? n_words : 1, sizeof *x->words);
+    x->word_text = calloc(n_words ? n_words : 1, sizeof *x->word_text);
+    if (!x->pcm || !x->words || !x->word_text)
+        return 1;
+    memcpy(x->pcm, pcm, n * sizeof *pcm);
+    x->n = n;
+    for (size_t i = 0; i < n_words; i++) {
+        x->word_text[i] = strdup(words[i].text ? words[i].text : "");
+        x->words[i] = words[i];
+        x->words[i].text = x->word_text[i];
+    }
+    x->n_words = n_words;
+    c->t += US(c->s->tts_rtf * (double)n / c->s->cfg.out_rate);
+    return 0;
+}
+
+static void real_tts(vt_sim *s, const vt_action *a, int64_t now)
+{
+    collect c = {s, a, now + US(s->tts_first_ms / 1000.0)};
+    int rc = vt_tts_synth_at(s->tts, s->tts_ctx, s->cfg.out_rate, a->text, real_tts_chunk, &c,
+                             NULL);
+    sched *x = sched_add(s, c.t, rc ? S_TTS_ERROR : S_TTS_DONE, a->gen, a->id);
+    if (x && rc)
+        x->text = strdup(vt_strerror(rc));
+}
+
+/* After each microphone frame: recogniser, interim text, keyword spotter. */
+static void real_frame(vt_sim *s, const int16_t *frame, size_t n, int64_t now)
+{
+    real_feed(s);
+    if (s->real_utt && now - s->real_partial_us >= US(s->stt_partial_ms / 1000.0)) {
+        char text[512];
+        s->real_partial_us = now;
+        if (s->stt->partial(s->stt_ctx, text, sizeof text) > 0 &&
+            strcmp(text, s->real_partial) != 0) {
+            snprintf(s->real_partial, sizeof s->real_partial, "%s", text);
+            vt_core_stt_partial(s->core, s->real_utt, text, now);
+        }
+    }
+    vt_kws_hit hit;
+    if (s->kws_on && s->kws->feed(s->kws_ctx, frame, n, &hit) == 1) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "type", "engine.keyword");
+        cJSON_AddStringToObject(o, "word", hit.word);
+        record(s, now, o);
+        vt_core_keyword(s->core, hit.word, now);
+    }
+}
+#endif
 
 /* ---- scripted engines (the core's sink) -------------------------------------- */
 
@@ -894,6 +1102,12 @@ static void sink(void *ud, const vt_action *a, int64_t now)
         break;
     case VT_ACT_STT_BEGIN:
         record_engine(s, now, "engine.stt_begin", a);
+#ifdef VT_HAVE_SPEECH
+        if (s->real) {
+            real_stt_begin(s, a);
+            break;
+        }
+#endif
         if (s->n_utts < 16)
             s->utts[s->n_utts++] = (sim_utt){.id = a->id, .open = true, .last_partial_us = now,
                                              .begin_us = now - (int64_t)a->preroll_ms * 1000};
@@ -902,6 +1116,15 @@ static void sink(void *ud, const vt_action *a, int64_t now)
         record_engine(s, now, "engine.stt_end", a);
         sim_utt *u = sutt(s, a->id);
         char text[1024] = "";
+#ifdef VT_HAVE_SPEECH
+        if (s->real && s->real_utt == a->id) {
+            vt_stt_result res;
+            real_feed(s);
+            if (s->stt->end(s->stt_ctx, &res) == 0)
+                snprintf(text, sizeof text, "%s", res.text);
+            s->real_utt = 0;
+        }
+#endif
         if (u) {
             utt_text(s, u->begin_us, now, true, false, text, sizeof text);
             u->open = false;
@@ -914,6 +1137,10 @@ static void sink(void *ud, const vt_action *a, int64_t now)
     case VT_ACT_KWS:
         record_engine(s, now, "engine.kws", a);
         s->kws_on = a->flag;
+#ifdef VT_HAVE_SPEECH
+        if (s->real && a->flag)
+            s->kws->reset(s->kws_ctx);
+#endif
         break;
     case VT_ACT_JUDGE: {
         record_engine(s, now, "engine.judge", a);
@@ -939,6 +1166,12 @@ static void sink(void *ud, const vt_action *a, int64_t now)
         break;
     case VT_ACT_TTS:
         record_engine(s, now, "engine.tts", a);
+#ifdef VT_HAVE_SPEECH
+        if (s->real) {
+            real_tts(s, a, now);
+            break;
+        }
+#endif
         on_tts(s, a, now);
         break;
     case VT_ACT_CANCEL:
@@ -947,6 +1180,7 @@ static void sink(void *ud, const vt_action *a, int64_t now)
         break;
     }
 }
+
 
 /* ---- the run ------------------------------------------------------------------ */
 
@@ -1059,10 +1293,24 @@ int vt_sim_run(vt_sim *s, char *err, size_t errlen)
         return VT_ESTATE;
     }
     s->ran = true;
-    int rc = vt_core_create(&s->cfg, sink, s, &s->core, err, errlen);
+    int rc = 0;
+    const vt_clip *fill = s->filler_clips, *ack = s->ack_clips;
+    int nf = s->n_fillers, na = s->n_acks;
+#ifdef VT_HAVE_SPEECH
+    if (s->real) {
+        rc = real_open(s, err, errlen);
+        if (rc)
+            return rc;
+        fill = s->real_fill;
+        nf = s->n_real_fill;
+        ack = s->real_ack;
+        na = s->n_real_ack;
+    }
+#endif
+    rc = vt_core_create(&s->cfg, sink, s, &s->core, err, errlen);
     if (rc)
         return rc;
-    rc = vt_core_set_clips(s->core, s->filler_clips, s->n_fillers, s->ack_clips, s->n_acks);
+    rc = vt_core_set_clips(s->core, fill, nf, ack, na);
     if (rc) {
         snprintf(err, errlen, "%s: bad filler or acknowledgement clips", s->name);
         return rc;
@@ -1092,7 +1340,8 @@ int vt_sim_run(vt_sim *s, char *err, size_t errlen)
         if (x)
             x->text = strdup(s->typed[k].text);
     }
-    schedule_keywords(s);
+    if (!s->real)
+        schedule_keywords(s);
 
     const size_t frame = VT_IN_RATE * FRAME_MS / 1000;
     const int64_t end_us = US(s->duration);
@@ -1124,11 +1373,18 @@ int vt_sim_run(vt_sim *s, char *err, size_t errlen)
             deliver(s, &e);
             sched_free(&e);
         } else if (next_frame <= now) {
-            if (mic_pos + frame <= s->mic_n)
+            s->frame_end = mic_pos + frame;
+            if (mic_pos + frame <= s->mic_n) {
                 vt_core_audio(s->core, s->mic + mic_pos, frame, now);
+#ifdef VT_HAVE_SPEECH
+                if (s->real)
+                    real_frame(s, s->mic + mic_pos, frame, now);
+#endif
+            }
             mic_pos += frame;
             next_frame += FRAME_MS * 1000;
-            partials(s, now);
+            if (!s->real)
+                partials(s, now);
         } else if (next_report <= now) {
             int64_t held = s->client_end_us > now ? s->client_end_us - now : 0;
             uint64_t held_n = (uint64_t)(held * s->cfg.out_rate / 1000000);
@@ -1194,6 +1450,9 @@ void vt_sim_free(vt_sim *s)
     if (!s)
         return;
     vt_core_destroy(s->core);
+#ifdef VT_HAVE_SPEECH
+    real_close(s);
+#endif
     for (size_t i = 0; i < s->n_items; i++) {
         free(s->items[i].pcm);
         free(s->items[i].text);
