@@ -8,6 +8,7 @@
  */
 #include "sim/sim.h"
 #include "util/config_json.h"
+#include "voicetutor/engine.h"
 #include "util/protocol.h"
 #include "util/wav.h"
 #include <cjson/cJSON.h>
@@ -20,6 +21,9 @@
 #include <sys/stat.h>
 #ifdef VT_HAVE_SPEECH
 #include "engines/speech/speech.h"
+#endif
+#ifdef VT_HAVE_BRAIN
+#include "engines/brain/brain.h"
 #endif
 
 #define FRAME_MS 20
@@ -102,6 +106,14 @@ struct vt_sim {
     int n_fillers, n_acks;
     vt_clip *filler_clips, *ack_clips;
     bool real;                  /* "engines": "real" */
+    char brain_engine[32];      /* "brain": {"engine": "lesson" | "llm"} */
+    vt_opt *brain_opts;
+    size_t n_brain_opts;
+#ifdef VT_HAVE_BRAIN
+    const vt_brain_ops *brain;
+    void *brain_ctx;
+    uint32_t brain_rng;
+#endif
     char voice[64], user_voice[64];
 #ifdef VT_HAVE_SPEECH
     const vt_stt_ops *stt;
@@ -544,6 +556,44 @@ static int load(vt_sim *s, const cJSON *root, char *err, size_t errlen)
             return VT_ENOMEM;
         s->n_replies = 1;
     }
+    const cJSON *be = brain ? cJSON_GetObjectItem(brain, "engine") : NULL;
+    if (be) {
+        if (!cJSON_IsString(be) || strlen(be->valuestring) >= sizeof s->brain_engine) {
+            snprintf(err, errlen, "brain.engine: must be \"scripted\", \"lesson\" or \"llm\"");
+            return VT_EINVAL;
+        }
+        if (strcmp(be->valuestring, "scripted") != 0)
+            snprintf(s->brain_engine, sizeof s->brain_engine, "%s", be->valuestring);
+#ifndef VT_HAVE_BRAIN
+        if (s->brain_engine[0]) {
+            snprintf(err, errlen, "brain.engine: this build has no brains");
+            return VT_EINVAL;
+        }
+#endif
+    }
+    const cJSON *bo = brain ? cJSON_GetObjectItem(brain, "options") : NULL;
+    if (bo) {
+        if (!cJSON_IsObject(bo)) {
+            snprintf(err, errlen, "brain.options: must be an object of strings");
+            return VT_EINVAL;
+        }
+        s->brain_opts = calloc((size_t)cJSON_GetArraySize(bo) + 1, sizeof *s->brain_opts);
+        if (!s->brain_opts)
+            return VT_ENOMEM;
+        const cJSON *o;
+        cJSON_ArrayForEach(o, bo)
+        {
+            if (!cJSON_IsString(o)) {
+                snprintf(err, errlen, "brain.options.%s: must be a string", o->string);
+                return VT_EINVAL;
+            }
+            vt_opt *x = &s->brain_opts[s->n_brain_opts++];
+            x->key = strdup(o->string);
+            x->value = strdup(o->valuestring);
+            if (!x->key || !x->value)
+                return VT_ENOMEM;
+        }
+    }
     const cJSON *judge = brain ? cJSON_GetObjectItem(brain, "judge") : NULL;
     if (judge) {
         if (!cJSON_IsArray(judge)) {
@@ -885,6 +935,40 @@ static void real_frame(vt_sim *s, const int16_t *frame, size_t n, int64_t now)
 }
 #endif
 
+
+/* ---- a real brain ("brain": {"engine": "lesson"}) --------------------------------- */
+#ifdef VT_HAVE_BRAIN
+typedef struct tokctx {
+    vt_sim *s;
+    uint32_t gen;
+    int64_t t;
+    double step_ms;
+} tokctx;
+
+static int brain_token(void *ud, const char *tok)
+{
+    tokctx *k = ud;
+    sched *x = sched_add(k->s, k->t, S_TOKEN, k->gen, 0);
+    if (!x || !(x->text = strdup(tok)))
+        return 1;
+    k->t += US(k->step_ms / 1000.0);
+    return 0;
+}
+
+/* The brain answers from the core's memory, inline; its tokens are then
+ * delivered at the modelled pace of brain.first_token_ms / token_ms. */
+static void brain_reply(vt_sim *s, const vt_action *a, int64_t now)
+{
+    reply *r = &s->replies[0];
+    const vt_turn *turns;
+    size_t n = vt_core_history(s->core, &turns);
+    tokctx k = {s, a->gen, now + US(r->first_token_ms / 1000.0), r->token_ms};
+    int rc = s->brain->reply(s->brain_ctx, turns, n, brain_token, &k, NULL);
+    sched *x = sched_add(s, k.t, rc ? S_LLM_ERROR : S_LLM_DONE, a->gen, 0);
+    if (x && rc)
+        x->text = strdup(vt_brain_error()[0] ? vt_brain_error() : vt_strerror(rc));
+}
+#endif
 /* ---- scripted engines (the core's sink) -------------------------------------- */
 
 static sim_utt *sutt(vt_sim *s, uint32_t id)
@@ -1145,6 +1229,10 @@ static void sink(void *ud, const vt_action *a, int64_t now)
     case VT_ACT_JUDGE: {
         record_engine(s, now, "engine.judge", a);
         int v = a->id - 1 < s->n_judge ? s->judge[a->id - 1] : -1;
+#ifdef VT_HAVE_BRAIN
+        if (v < 0 && s->brain)
+            v = vt_brain_judge_or_heuristic(s->brain, s->brain_ctx, a->text, NULL, NULL);
+#endif
         if (v < 0)
             v = vt_judge_heuristic(a->text);
         sched *x = sched_add(s, now + US(s->judge_ms / 1000.0), S_VERDICT, a->gen, a->id);
@@ -1158,10 +1246,34 @@ static void sink(void *ud, const vt_action *a, int64_t now)
             sched *x = sched_add(s, now + US(s->filler_ms / 1000.0), S_FILLER, a->gen, 0);
             if (x)
                 x->index = s->filler_index;
+#ifdef VT_HAVE_BRAIN
+            if (x && s->brain && s->filler_index < 0) {
+                const vt_clip *cl = s->filler_clips;
+                int nc = s->n_fillers;
+#ifdef VT_HAVE_SPEECH
+                if (s->real) {
+                    cl = s->real_fill;
+                    nc = s->n_real_fill;
+                }
+#endif
+                vt_filler_desc d[16];
+                int nd = nc < 16 ? nc : 16;
+                for (int i = 0; i < nd; i++)
+                    d[i] = (vt_filler_desc){cl[i].text, cl[i].description};
+                x->index = vt_brain_filler_or_random(s->brain, s->brain_ctx, a->text, d,
+                                                     (size_t)nd, NULL, &s->brain_rng, NULL);
+            }
+#endif
         }
         break;
     case VT_ACT_LLM_START:
         record_engine(s, now, "engine.llm_start", a);
+#ifdef VT_HAVE_BRAIN
+        if (s->brain) {
+            brain_reply(s, a, now);
+            break;
+        }
+#endif
         on_llm_start(s, a, now);
         break;
     case VT_ACT_TTS:
@@ -1305,6 +1417,24 @@ int vt_sim_run(vt_sim *s, char *err, size_t errlen)
         nf = s->n_real_fill;
         ack = s->real_ack;
         na = s->n_real_ack;
+    }
+#endif
+#ifdef VT_HAVE_BRAIN
+    if (s->brain_engine[0]) {
+        char e[512] = "";
+        s->brain = vt_brain_find(s->brain_engine);
+        if (!s->brain) {
+            snprintf(err, errlen, "%s: brain.engine: unknown brain \"%s\" (%s)", s->name,
+                     s->brain_engine, vt_brain_names());
+            return VT_EINVAL;
+        }
+        rc = s->brain->create(s->brain_opts, s->n_brain_opts, &s->brain_ctx, e, sizeof e);
+        if (rc) {
+            s->brain = NULL;
+            snprintf(err, errlen, "%s: brain: %s", s->name, e);
+            return rc;
+        }
+        s->brain_rng = s->cfg.seed ? s->cfg.seed : 1;
     }
 #endif
     rc = vt_core_create(&s->cfg, sink, s, &s->core, err, errlen);
@@ -1453,6 +1583,15 @@ void vt_sim_free(vt_sim *s)
 #ifdef VT_HAVE_SPEECH
     real_close(s);
 #endif
+#ifdef VT_HAVE_BRAIN
+    if (s->brain)
+        s->brain->destroy(s->brain_ctx);
+#endif
+    for (size_t i = 0; i < s->n_brain_opts; i++) {
+        free((char *)s->brain_opts[i].key);
+        free((char *)s->brain_opts[i].value);
+    }
+    free(s->brain_opts);
     for (size_t i = 0; i < s->n_items; i++) {
         free(s->items[i].pcm);
         free(s->items[i].text);
