@@ -1,0 +1,59 @@
+/*
+ * Internals shared by the speech engines: the word-timing emitter that turns
+ * an engine's idea of where each word lies into the chunk-relative vt_word
+ * reports the core relies on (see the WORD TIMINGS contract in speech.h),
+ * and small option helpers. Not part of the library's public API.
+ */
+#ifndef VT_ENGINES_SPEECH_INTERNAL_H
+#define VT_ENGINES_SPEECH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "voicetutor/engine.h"
+
+/* One whitespace-separated token of the text being spoken, with its place
+ * in the text and, once the engine says so, its absolute sample times. */
+typedef struct vt__tok {
+    const char *text;        /* NUL-terminated copy inside vt__words.buf */
+    size_t byte_off;         /* offset in the original text, bytes */
+    size_t char_off;         /* ... and in UTF-8 code points */
+    size_t char_len;
+    int64_t start, end;      /* absolute samples from the synthesis start */
+    int have_start, have_end;
+} vt__tok;
+
+/* Delivers chunks with the words that end in them, in order, exactly one
+ * report per token, never going backwards in time. */
+typedef struct vt__words {
+    char *buf;
+    vt__tok *tok;
+    size_t n;
+    size_t next;             /* first token not reported yet */
+    int64_t emitted;         /* samples delivered so far */
+    int64_t last_end;        /* absolute end of the last reported word */
+    vt_word *scratch;        /* n entries, handed to the callback */
+} vt__words;
+
+int vt__words_init(vt__words *w, const char *text);
+void vt__words_free(vt__words *w);
+void vt__words_set_start(vt__words *w, size_t i, int64_t start);
+void vt__words_set_end(vt__words *w, size_t i, int64_t end);
+/* Token index holding UTF-8 code point position pos (or the next token
+ * after it); n when past the end. */
+size_t vt__words_at_char(const vt__words *w, size_t pos);
+/* Deliver pcm as the next chunk with every word whose end lies in it
+ * (last: every word left, clamped to this chunk). Returns 0, or
+ * VT_ECANCELED when fn asked to stop. */
+int vt__words_chunk(vt__words *w, const int16_t *pcm, size_t n, int last,
+                    vt_tts_chunk_fn fn, void *ud);
+
+/* Option helpers: integer / double with range checking. */
+int vt__opt_int(const vt_opt *opts, size_t n, const char *key, int def, int lo, int hi,
+                int *out, char *err, size_t errlen);
+int vt__opt_double(const vt_opt *opts, size_t n, const char *key, double def, double lo,
+                   double hi, double *out, char *err, size_t errlen);
+
+/* Default pocketsphinx model folder (pkg-config's modeldir at build time). */
+const char *vt__ps_modeldir(void);
+
+#endif

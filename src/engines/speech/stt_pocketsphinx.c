@@ -1,0 +1,517 @@
+/*
+ * Speech-to-text and keyword spotting on pocketsphinx 5prealpha (Debian's
+ * pocketsphinx-en-us models), streaming, one decoder per session.
+ *
+ * DESIGN
+ * STT: the decoder is created once and kept warm. begin() restarts the
+ * stream (frame counter back to 0, so segment frames are 10 ms steps from
+ * the utterance start) and the utterance; feed() decodes as audio arrives;
+ * partial() is ps_get_hyp (a cheap backtrace); end() gives the final text
+ * with word times, fillers and "(2)" suffixes removed. Cepstral mean
+ * normalisation adapts over the audio a decoder hears, which is why each
+ * session keeps its own decoder for its whole life instead of creating one
+ * per utterance. Option warmup=1 also decodes a short phrase synthesized
+ * with flite at create; measured on flite test speech it did not improve
+ * the first utterance (16 % vs 19 % word errors, bench_speech) and costs
+ * about 0.5 s, so it is off by default for STT; the keyword spotter, whose
+ * thresholds were measured warmed up, keeps it on. By default pocketsphinx's silence removal is off so that word
+ * times are wall-clock times (the core runs its own VAD); `transcribe` turns
+ * it on (vad=1) and segments a file with ps_get_in_speech.
+ *
+ * KWS: a second decoder in keyword mode (acoustic model + dictionary, no
+ * language model), the command list written to a keyword file with one
+ * threshold per word. Audio is fed in 20 ms pieces so a hit is placed to
+ * within 20 ms; after a hit the utterance restarts so one word is reported
+ * once. Segment times are unreliable in this mode; we count samples.
+ *
+ * Missing model files are reported by path, with the package to install.
+ * pocketsphinx's log goes nowhere (err_set_logfp(NULL), process-wide).
+ */
+#include "engines/speech/speech.h"
+#include "engines/speech/speech_internal.h"
+#include <pocketsphinx.h>
+#include <ckd_alloc.h>
+#include <err.h>
+#include <ctype.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef VT_PS_MODELDIR
+#define VT_PS_MODELDIR "/usr/share/pocketsphinx/model"
+#endif
+
+#define PS_INSTALL_HINT "apt-get install pocketsphinx-en-us"
+#define KWS_PIECE 320      /* 20 ms at 16 kHz */
+
+const char *vt__ps_modeldir(void)
+{
+    return VT_PS_MODELDIR;
+}
+
+static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
+static void quiet(void)
+{
+    err_set_logfp(NULL);
+}
+
+typedef struct ps_paths {
+    char hmm[512], lm[512], dict[512];
+} ps_paths;
+
+static int check_path(const char *what, const char *path, char *err, size_t errlen)
+{
+    if (access(path, R_OK) == 0)
+        return 0;
+    snprintf(err, errlen, "pocketsphinx %s not found: %s (%s); install the models with `%s` "
+             "or set the %s option", what, path, strerror(errno), PS_INSTALL_HINT, what);
+    return VT_ENOTFOUND;
+}
+
+static int resolve_paths(const vt_opt *opts, size_t n, int need_lm, ps_paths *p, char *err,
+                         size_t errlen)
+{
+    const char *dir = vt_opt_get(opts, n, "modeldir", vt__ps_modeldir());
+    const char *hmm = vt_opt_get(opts, n, "hmm", NULL);
+    const char *lm = vt_opt_get(opts, n, "lm", NULL);
+    const char *dict = vt_opt_get(opts, n, "dict", NULL);
+    if (hmm)
+        snprintf(p->hmm, sizeof p->hmm, "%s", hmm);
+    else
+        snprintf(p->hmm, sizeof p->hmm, "%s/en-us/en-us", dir);
+    if (lm)
+        snprintf(p->lm, sizeof p->lm, "%s", lm);
+    else
+        snprintf(p->lm, sizeof p->lm, "%s/en-us/en-us.lm.bin", dir);
+    if (dict)
+        snprintf(p->dict, sizeof p->dict, "%s", dict);
+    else
+        snprintf(p->dict, sizeof p->dict, "%s/en-us/cmudict-en-us.dict", dir);
+    char mdef[600];
+    snprintf(mdef, sizeof mdef, "%s/mdef", p->hmm);
+    int rc = check_path("hmm", p->hmm, err, errlen);
+    if (!rc)
+        rc = check_path("hmm", mdef, err, errlen);
+    if (!rc && need_lm)
+        rc = check_path("lm", p->lm, err, errlen);
+    if (!rc)
+        rc = check_path("dict", p->dict, err, errlen);
+    return rc;
+}
+
+/* ---- speech-to-text ---------------------------------------------------- */
+
+typedef struct ps_stt {
+    ps_decoder_t *ps;
+    cmd_ln_t *config;
+    int in_utt;
+    int vad;
+} ps_stt;
+
+static int is_filler(const char *w)
+{
+    return w[0] == '<' || w[0] == '[' || w[0] == '+' || strcmp(w, "(NULL)") == 0;
+}
+
+static void stt_destroy(void *ctx)
+{
+    ps_stt *s = ctx;
+    if (!s)
+        return;
+    if (s->ps)
+        ps_free(s->ps);
+    if (s->config)
+        cmd_ln_free_r(s->config);
+    free(s);
+}
+
+static int stt_begin(void *ctx)
+{
+    ps_stt *s = ctx;
+    if (!s)
+        return VT_EINVAL;
+    if (s->in_utt)
+        ps_end_utt(s->ps);
+    s->in_utt = 0;
+    if (ps_start_stream(s->ps) < 0 || ps_start_utt(s->ps) < 0)
+        return VT_EIO;
+    s->in_utt = 1;
+    return 0;
+}
+
+static int stt_feed(void *ctx, const int16_t *pcm, size_t n)
+{
+    ps_stt *s = ctx;
+    if (!s || (!pcm && n))
+        return VT_EINVAL;
+    if (!s->in_utt)
+        return VT_ESTATE;
+    if (n && ps_process_raw(s->ps, pcm, n, FALSE, FALSE) < 0)
+        return VT_EIO;
+    return 0;
+}
+
+static int stt_partial(void *ctx, char *buf, size_t cap)
+{
+    ps_stt *s = ctx;
+    if (!s || !buf || !cap)
+        return VT_EINVAL;
+    buf[0] = '\0';
+    if (!s->in_utt)
+        return 0;
+    const char *hyp = ps_get_hyp(s->ps, NULL);
+    if (!hyp)
+        return 0;
+    snprintf(buf, cap, "%s", hyp);
+    return (int)strlen(buf);
+}
+
+static int stt_end(void *ctx, vt_stt_result *out)
+{
+    ps_stt *s = ctx;
+    if (!s || !out)
+        return VT_EINVAL;
+    memset(out, 0, sizeof *out);
+    if (!s->in_utt)
+        return VT_ESTATE;
+    s->in_utt = 0;
+    if (ps_end_utt(s->ps) < 0)
+        return VT_EIO;
+    size_t len = 0;
+    for (ps_seg_t *seg = ps_seg_iter(s->ps); seg; seg = ps_seg_next(seg)) {
+        const char *w = ps_seg_word(seg);
+        if (!w || is_filler(w))
+            continue;
+        char word[48];
+        snprintf(word, sizeof word, "%s", w);
+        char *paren = strchr(word, '(');
+        if (paren && paren != word)
+            *paren = '\0';
+        int sf = 0, ef = 0;
+        ps_seg_frames(seg, &sf, &ef);
+        if (out->n_words < sizeof out->words / sizeof out->words[0]) {
+            vt_stt_word *o = &out->words[out->n_words++];
+            snprintf(o->text, sizeof o->text, "%s", word);
+            o->start_ms = (uint32_t)(sf > 0 ? sf : 0) * 10;
+            o->end_ms = (uint32_t)(ef + 1 > 0 ? ef + 1 : 0) * 10;
+        }
+        size_t wl = strlen(word);
+        if (len + wl + 2 < sizeof out->text) {
+            if (len)
+                out->text[len++] = ' ';
+            memcpy(out->text + len, word, wl + 1);
+            len += wl;
+        }
+    }
+    return 0;
+}
+
+/* Decode a phrase so cepstral mean normalisation starts from speech-like
+ * values; see the DESIGN note. Failures are harmless and ignored. */
+static void warm_up(ps_decoder_t *ps)
+{
+    static const char *phrase =
+        "Hello there. Could you tell me what the weather will be like tomorrow morning?";
+    void *tts = NULL;
+    char err[128];
+    const vt_opt o[] = { { "voice", "awb" } };
+    if (vt_tts_flite.create(o, 1, &tts, err, sizeof err) != 0)
+        return;
+    int16_t *pcm = NULL;
+    size_t n = 0;
+    if (vt_tts_synth_buffer(&vt_tts_flite, tts, VT_IN_RATE, phrase, &pcm, &n, NULL) == 0 &&
+        ps_start_stream(ps) >= 0 && ps_start_utt(ps) >= 0) {
+        for (size_t off = 0; off < n; off += 320)
+            ps_process_raw(ps, pcm + off, n - off < 320 ? n - off : 320, FALSE, FALSE);
+        ps_end_utt(ps);
+    }
+    free(pcm);
+    vt_tts_flite.destroy(tts);
+}
+
+static int stt_create(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
+{
+    pthread_once(&quiet_once, quiet);
+    const char *jsgf = vt_opt_get(opts, n_opts, "jsgf", NULL);
+    ps_paths p;
+    int rc = resolve_paths(opts, n_opts, jsgf == NULL, &p, err, errlen);
+    if (rc)
+        return rc;
+    if (jsgf && (rc = check_path("jsgf", jsgf, err, errlen)) != 0)
+        return rc;
+    int vad = 0, warm = 0;
+    rc = vt__opt_int(opts, n_opts, "vad", 0, 0, 1, &vad, err, errlen);
+    if (!rc)
+        rc = vt__opt_int(opts, n_opts, "warmup", 0, 0, 1, &warm, err, errlen);
+    if (rc)
+        return rc;
+    ps_stt *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(err, errlen, "pocketsphinx: out of memory");
+        return VT_ENOMEM;
+    }
+    s->vad = vad;
+    s->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", p.hmm, "-dict", p.dict,
+                            jsgf ? "-jsgf" : "-lm", jsgf ? jsgf : p.lm,
+                            "-remove_silence", vad ? "yes" : "no", NULL);
+    if (s->config)
+        s->ps = ps_init(s->config);
+    if (!s->ps) {
+        snprintf(err, errlen, "pocketsphinx could not load its models (hmm %s, %s %s, dict %s); "
+                 "reinstall them with `%s`", p.hmm, jsgf ? "jsgf" : "lm", jsgf ? jsgf : p.lm,
+                 p.dict, PS_INSTALL_HINT);
+        stt_destroy(s);
+        return VT_ENOTFOUND;
+    }
+    if (warm)
+        warm_up(s->ps);
+    *out = s;
+    return 0;
+}
+
+int vt_stt_pocketsphinx_in_speech(void *ctx)
+{
+    ps_stt *s = ctx;
+    if (!s)
+        return VT_EINVAL;
+    if (!s->in_utt)
+        return 0;
+    return ps_get_in_speech(s->ps) ? 1 : 0;
+}
+
+const vt_stt_ops vt_stt_pocketsphinx = {
+    .name = "pocketsphinx",
+    .create = stt_create,
+    .destroy = stt_destroy,
+    .begin = stt_begin,
+    .feed = stt_feed,
+    .partial = stt_partial,
+    .end = stt_end,
+};
+
+/* ---- keyword spotting -------------------------------------------------- */
+
+static const struct {
+    const char *word;
+    double threshold;
+} kws_defaults[] = {
+    /* measured with bench_speech kws (docs/BENCHMARKS.md): per word, the
+     * threshold with every clean hit, no false alarm on the tutor's own
+     * voice, and the fewest false alarms on the person's other speech */
+    { "stop", 1e-10 },     /* hits 6/6 clean, 4-5/6 at -20 dB echo; 1.5 FA/min of speech */
+    { "wait", 1e-2 },      /* weak word: 4/6 clean; 0.8 FA/min; looser fires on the tutor */
+    { "pause", 1e-15 },    /* 6/6 clean, 5/6 at -20 dB; 1.5 FA/min */
+    { "hold on", 1e-30 },  /* 6/6 clean, 4/6 at -20 dB; no false alarm even at 1e-40 */
+};
+
+double vt_kws_default_threshold(const char *word)
+{
+    for (size_t i = 0; word && i < sizeof kws_defaults / sizeof kws_defaults[0]; i++)
+        if (strcmp(kws_defaults[i].word, word) == 0)
+            return kws_defaults[i].threshold;
+    return 1e-10; /* a middle value for a word nobody measured */
+}
+
+typedef struct ps_kws {
+    ps_decoder_t *ps;
+    cmd_ln_t *config;
+    uint64_t fed;            /* samples since reset */
+    int in_utt;
+} ps_kws;
+
+static void kws_destroy(void *ctx)
+{
+    ps_kws *k = ctx;
+    if (!k)
+        return;
+    if (k->ps)
+        ps_free(k->ps);
+    if (k->config)
+        cmd_ln_free_r(k->config);
+    free(k);
+}
+
+static int kws_reset(void *ctx)
+{
+    ps_kws *k = ctx;
+    if (!k)
+        return VT_EINVAL;
+    if (k->in_utt)
+        ps_end_utt(k->ps);
+    k->in_utt = 0;
+    k->fed = 0;
+    if (ps_start_stream(k->ps) < 0 || ps_start_utt(k->ps) < 0)
+        return VT_EIO;
+    k->in_utt = 1;
+    return 0;
+}
+
+static int kws_feed(void *ctx, const int16_t *pcm, size_t n, vt_kws_hit *hit)
+{
+    ps_kws *k = ctx;
+    if (!k || (!pcm && n))
+        return VT_EINVAL;
+    if (!k->in_utt)
+        return VT_ESTATE;
+    int found = 0;
+    for (size_t off = 0; off < n; off += KWS_PIECE) {
+        size_t m = n - off < KWS_PIECE ? n - off : KWS_PIECE;
+        if (ps_process_raw(k->ps, pcm + off, m, FALSE, FALSE) < 0)
+            return VT_EIO;
+        k->fed += m;
+        const char *hyp = ps_get_hyp(k->ps, NULL);
+        if (!hyp || !*hyp)
+            continue;
+        if (!found && hit) {
+            size_t len = strlen(hyp); /* the hypothesis ends with a space */
+            while (len && hyp[len - 1] == ' ')
+                len--;
+            snprintf(hit->word, sizeof hit->word, "%.*s", (int)len, hyp);
+            hit->at_sample = k->fed;
+        }
+        found = 1;
+        /* restart so the same word is not reported again */
+        ps_end_utt(k->ps);
+        if (ps_start_utt(k->ps) < 0) {
+            k->in_utt = 0;
+            return VT_EIO;
+        }
+    }
+    return found;
+}
+
+/* Lower-case a keyword into out and check each of its words is in the
+ * dictionary. */
+static int kws_word(ps_decoder_t *ps, const char *word, char *out, size_t cap,
+                    const char *dict, char *err, size_t errlen)
+{
+    size_t i = 0;
+    for (; word[i] && i + 1 < cap; i++)
+        out[i] = (char)tolower((unsigned char)word[i]);
+    out[i] = '\0';
+    if (!out[0] || word[i]) {
+        snprintf(err, errlen, "keyword '%s': empty or longer than %zu characters", word,
+                 cap - 1);
+        return VT_EINVAL;
+    }
+    char tmp[64];
+    snprintf(tmp, sizeof tmp, "%s", out);
+    for (char *save = NULL, *w = strtok_r(tmp, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+        char *ph = ps_lookup_word(ps, w);
+        if (!ph) {
+            snprintf(err, errlen, "keyword '%s': the word '%s' is not in the pocketsphinx "
+                     "dictionary %s; choose another command word", word, w, dict);
+            return VT_ENOTFOUND;
+        }
+        ckd_free(ph);
+    }
+    return 0;
+}
+
+static int kws_create(const vt_opt *opts, size_t n_opts, const vt_keyword *kw, size_t n_kw,
+                      void **out, char *err, size_t errlen)
+{
+    pthread_once(&quiet_once, quiet);
+    if (!kw || n_kw == 0) {
+        snprintf(err, errlen, "keyword spotting: no command words given");
+        return VT_EINVAL;
+    }
+    ps_paths p;
+    int rc = resolve_paths(opts, n_opts, 0, &p, err, errlen);
+    if (rc)
+        return rc;
+    int delay = 1, warm = 1;
+    rc = vt__opt_int(opts, n_opts, "kws_delay", 1, 1, 100, &delay, err, errlen);
+    if (!rc)
+        rc = vt__opt_int(opts, n_opts, "warmup", 1, 0, 1, &warm, err, errlen);
+    if (rc)
+        return rc;
+    char delay_s[16];
+    snprintf(delay_s, sizeof delay_s, "%d", delay);
+    ps_kws *k = calloc(1, sizeof *k);
+    char path[] = "/tmp/voicetutor-kws-XXXXXX";
+    int fd = -1, have_file = 0;
+    FILE *f = NULL;
+    if (!k) {
+        snprintf(err, errlen, "keyword spotting: out of memory");
+        return VT_ENOMEM;
+    }
+    k->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", p.hmm, "-dict", p.dict,
+                            "-kws_delay", delay_s, NULL);
+    if (k->config)
+        k->ps = ps_init(k->config);
+    if (!k->ps) {
+        snprintf(err, errlen, "pocketsphinx could not load its models (hmm %s, dict %s); "
+                 "reinstall them with `%s`", p.hmm, p.dict, PS_INSTALL_HINT);
+        rc = VT_ENOTFOUND;
+        goto out;
+    }
+    fd = mkstemp(path);
+    have_file = fd >= 0;
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        snprintf(err, errlen, "keyword spotting: cannot write a keyword file in /tmp (%s)",
+                 strerror(errno));
+        rc = VT_EIO;
+        goto out;
+    }
+    fd = -1;
+    for (size_t i = 0; i < n_kw; i++) {
+        char word[VT_MAX_COMMAND_LEN];
+        if (!kw[i].word) {
+            snprintf(err, errlen, "keyword spotting: keyword %zu has no text", i);
+            rc = VT_EINVAL;
+            goto out;
+        }
+        rc = kws_word(k->ps, kw[i].word, word, sizeof word, p.dict, err, errlen);
+        if (rc)
+            goto out;
+        char key[VT_MAX_COMMAND_LEN + 8];
+        snprintf(key, sizeof key, "kws.%s", word);
+        double th = kw[i].threshold > 0 ? kw[i].threshold : vt_kws_default_threshold(word);
+        rc = vt__opt_double(opts, n_opts, key, th, 1e-100, 1e10, &th, err, errlen);
+        if (rc)
+            goto out;
+        fprintf(f, "%s /%g/\n", word, th);
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        snprintf(err, errlen, "keyword spotting: cannot write the keyword file %s", path);
+        rc = VT_EIO;
+        goto out;
+    }
+    f = NULL;
+    if (ps_set_kws(k->ps, "commands", path) < 0 || ps_set_search(k->ps, "commands") < 0) {
+        snprintf(err, errlen, "keyword spotting: pocketsphinx rejected the command list");
+        rc = VT_EINVAL;
+        goto out;
+    }
+    if (warm)
+        warm_up(k->ps);
+    rc = kws_reset(k);
+    if (rc)
+        snprintf(err, errlen, "keyword spotting: cannot start the decoder");
+out:
+    if (f)
+        fclose(f);
+    if (fd >= 0)
+        close(fd);
+    if (have_file)
+        unlink(path);
+    if (rc) {
+        kws_destroy(k);
+        return rc;
+    }
+    *out = k;
+    return 0;
+}
+
+const vt_kws_ops vt_kws_pocketsphinx = {
+    .name = "pocketsphinx",
+    .create = kws_create,
+    .destroy = kws_destroy,
+    .reset = kws_reset,
+    .feed = kws_feed,
+};
