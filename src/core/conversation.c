@@ -540,17 +540,16 @@ static void release_audio(vt_core *c, int64_t now)
             size_t from = c->plan_word_off;
             size_t to = from + text_prefix_words(c->plan + from, c->words_released - before);
             c->plan_word_off = to;
-            char *said = strndup(c->plan + from, to - from);
-            char *sofar = strndup(c->plan, to);
-            if (said && sofar) {
-                const char *t = said;
-                while (*t == ' ')
-                    t++;
-                vt_event ev = {.type = VT_EV_RESPONSE_TEXT, .text = t, .text2 = sofar};
-                event(c, &ev, now);
-            }
-            free(said);
-            free(sofar);
+            /* both texts end at `to`: terminate the plan there for the event
+             * instead of copying it on every release */
+            char saved = c->plan[to];
+            c->plan[to] = 0;
+            const char *t = c->plan + from;
+            while (*t == ' ')
+                t++;
+            vt_event ev = {.type = VT_EV_RESPONSE_TEXT, .text = t, .text2 = c->plan};
+            event(c, &ev, now);
+            c->plan[to] = saved;
         }
         if (s->pos == s->n) {
             q->head = s->next;

@@ -213,18 +213,25 @@ static const vt_turn *last_role(vt_core *c, vt_role role)
     return NULL;
 }
 
-static void memory_holds_only_what_was_heard(void **st)
+/* Ten words over 2 s of answer, no lead, one second released by ticks. */
+static vt_core *ten_words_one_second_in(bool timings)
 {
-    (void)st;
     vt_config cfg;
     vt_config_default(&cfg);
     cfg.filler_enabled = 0;
     cfg.pacer_lead_ms = 0;
     vt_core *c = make(&cfg);
-    /* 10 words over 2 s: 0.2 s per word; interrupt after 1.0 s of audio */
-    start_answer(c, "zero one two three four five six seven eight nine", 2.0, true, 0);
+    start_answer(c, "zero one two three four five six seven eight nine", 2.0, timings, 0);
     for (int64_t t = 2000; t <= 1002000; t += 2000)
         vt_core_tick(c, t);
+    return c;
+}
+
+static void memory_holds_only_what_was_heard(void **st)
+{
+    (void)st;
+    /* 10 words over 2 s: 0.2 s per word; interrupt after 1.0 s of audio */
+    vt_core *c = ten_words_one_second_in(true);
     vt_core_key(c, 1002000);
     const vt_turn *a = last_role(c, VT_ROLE_ASSISTANT);
     assert_non_null(a);
@@ -242,14 +249,7 @@ static void memory_holds_only_what_was_heard(void **st)
 static void playback_position_limits_memory(void **st)
 {
     (void)st;
-    vt_config cfg;
-    vt_config_default(&cfg);
-    cfg.filler_enabled = 0;
-    cfg.pacer_lead_ms = 0;
-    vt_core *c = make(&cfg);
-    start_answer(c, "zero one two three four five six seven eight nine", 2.0, true, 0);
-    for (int64_t t = 2000; t <= 1002000; t += 2000)
-        vt_core_tick(c, t);
+    vt_core *c = ten_words_one_second_in(true);
     /* the client says it has played only 7000 samples: "two" ends at 7680 */
     vt_core_playback(c, 7000, 1002000);
     vt_core_key(c, 1002000);
@@ -260,14 +260,7 @@ static void playback_position_limits_memory(void **st)
 static void tts_without_word_timings(void **st)
 {
     (void)st;
-    vt_config cfg;
-    vt_config_default(&cfg);
-    cfg.filler_enabled = 0;
-    cfg.pacer_lead_ms = 0;
-    vt_core *c = make(&cfg);
-    start_answer(c, "zero one two three four five six seven eight nine", 2.0, false, 0);
-    for (int64_t t = 2000; t <= 1002000; t += 2000)
-        vt_core_tick(c, t);
+    vt_core *c = ten_words_one_second_in(false);
     vt_core_key(c, 1002000);
     /* words spread evenly over the phrase's audio */
     assert_string_equal(last_role(c, VT_ROLE_ASSISTANT)->text, "zero one two three four...");
