@@ -232,6 +232,10 @@ int vt_core_stt_final(vt_core *c, uint32_t utt, const char *text,
 int vt_core_keyword(vt_core *c, const char *word, int64_t now_us);
 int vt_core_key(vt_core *c, int64_t now_us);          /* keyboard / button */
 int vt_core_text(vt_core *c, const char *text, int64_t now_us); /* typed turn */
+/* The tutor speaks first (a welcome, a lesson's introduction): text is
+ * spoken as an answer of its own, with no user turn before it; it can be
+ * interrupted like any answer. VT_ESTATE unless listening and idle. */
+int vt_core_say(vt_core *c, const char *text, int64_t now_us);
 int vt_core_verdict(vt_core *c, uint32_t req, int complete, int64_t now_us);
 int vt_core_filler_choice(vt_core *c, uint32_t gen, int index, int64_t now_us);
 int vt_core_llm_token(vt_core *c, uint32_t gen, const char *tok, int64_t now_us);

@@ -9,4 +9,10 @@ int cmd_simulate(int argc, char **argv);
 #ifdef VT_HAVE_BRAIN
 #include "engines/brain/brain.h"
 #endif
+#ifdef VT_HAVE_SERVE
+int cmd_serve(int argc, char **argv);
+#endif
+#ifdef VT_HAVE_TALK
+int cmd_talk(int argc, char **argv);
+#endif
 #endif

@@ -21,6 +21,12 @@ static const command k_commands[] = {
 #ifdef VT_HAVE_BRAIN
     {"ask", cmd_ask, "stream a brain's reply to a typed question"},
 #endif
+#ifdef VT_HAVE_SERVE
+    {"serve", cmd_serve, "serve the web client and the WebSocket protocol (/ws/audio)"},
+#endif
+#ifdef VT_HAVE_TALK
+    {"talk", cmd_talk, "talk in this terminal: microphone, speaker, Space interrupts"},
+#endif
     {NULL, NULL, NULL}};
 
 static void usage(FILE *f)

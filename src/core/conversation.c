@@ -285,8 +285,6 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
         transcript_add(&c->tr, VT_ROLE_ASSISTANT, said, rest ? rest : "", 1);
         transcript_add(&c->tr, VT_ROLE_NOTE, NOTE_INTERRUPTED, NULL, 0);
     }
-    free(said);
-    free(rest);
     answer_clear(c);
 
     /* 3. the person's ongoing speech belongs to their next turn */
@@ -319,8 +317,11 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
                    .chunks_sent = chunks, .latency_ms = latency_ms, .trigger = trig};
     event(c, &ev, now);
     vt_event ri = {.type = VT_EV_RESPONSE_INTERRUPTED, .chunks_sent = chunks,
-                   .total_chunks = total > chunks ? total : chunks, .trigger = trig};
+                   .total_chunks = total > chunks ? total : chunks, .trigger = trig,
+                   .text = said ? said : "", .text2 = rest ? rest : ""};
     event(c, &ri, now);
+    free(said);
+    free(rest);
     c->state = saved;
     set_state(c, next, trig == VT_TRIGGER_KEY       ? "interrupted by key"
                        : trig == VT_TRIGGER_COMMAND ? "interrupted by spoken command"
@@ -916,6 +917,22 @@ int vt_core_text(vt_core *c, const char *text, int64_t now)
     end_turn(c, text, "typed message", now, now);
     pump(c, now);
     return 0;
+}
+
+int vt_core_say(vt_core *c, const char *text, int64_t now)
+{
+    if (!c || !text || !text[0])
+        return VT_EINVAL;
+    if (c->answer_active || c->state != VT_STATE_LISTENING)
+        return VT_ESTATE;
+    answer_clear(c);
+    c->gen++;
+    c->answer_active = true;
+    c->speech_end_us = now;
+    c->first_audio = c->first_answer_audio = false;
+    c->chunks_sent = c->total_chunks = 0;
+    set_state(c, VT_STATE_THINKING, "the tutor speaks first", now);
+    return vt_core_llm_token(c, c->gen, text, now) ? VT_ESTATE : vt_core_llm_done(c, c->gen, now);
 }
 
 int vt_core_verdict(vt_core *c, uint32_t req, int complete, int64_t now)

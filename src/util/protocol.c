@@ -81,6 +81,8 @@ cJSON *vt_event_json(const vt_event *ev, const char *character)
         cJSON_AddNumberToObject(o, "chunks_sent", ev->chunks_sent);
         cJSON_AddNumberToObject(o, "total_chunks", ev->total_chunks);
         cJSON_AddNumberToObject(o, "conversation_turn", ev->turn);
+        cJSON_AddStringToObject(o, "spoken_text", nz(ev->text));
+        cJSON_AddStringToObject(o, "unspoken_text", nz(ev->text2));
         break;
     case VT_EV_FILLER_STARTED:
     case VT_EV_ACKNOWLEDGEMENT_STARTED:
