@@ -126,7 +126,8 @@ int vt_session_welcome(vt_session *s, char *text, size_t cap, int64_t now_us);
 int vt_session_tick(vt_session *s, int64_t now_us);
 int64_t vt_session_next_deadline(const vt_session *s);
 
-/* Bytes held by the session's engines (decoders, synthesizer) and core. */
+/* Bytes held by the session's core and queues (the decoders are measured as
+ * process memory by bench_serve). */
 size_t vt_session_memory(const vt_session *s);
 
 #ifdef __cplusplus
