@@ -94,6 +94,8 @@ typedef struct vt_config {
     /* filler (seed 000) */
     int filler_enabled;
     int filler_deadline_ms;       /* brain's choice later than this: random */
+    int filler_delay_ms;          /* hold the filler this long after the turn ends; skip it
+                                     when the answer's audio is ready first (0: at once) */
     /* phrase buffer (seed 004) */
     int phrase_first_min_chars;   /* first phrase may end at a clause boundary after this */
     int phrase_min_chars;         /* later phrases end at sentence ends after this */

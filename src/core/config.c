@@ -39,6 +39,7 @@ void vt_config_default(vt_config *cfg)
     vt_config_set_commands(cfg, "stop,wait,pause,hold on,be quiet", NULL, 0);
     cfg->filler_enabled = 1;
     cfg->filler_deadline_ms = 250;
+    cfg->filler_delay_ms = 0;
     cfg->phrase_first_min_chars = 12;
     cfg->phrase_min_chars = 40;
     cfg->phrase_max_chars = 200;
@@ -107,6 +108,7 @@ int vt_config_validate(const vt_config *cfg, char *err, size_t errlen)
     }
     CHECK_RANGE(n_commands, 0, VT_MAX_COMMANDS);
     CHECK_RANGE(filler_deadline_ms, 0, 10000);
+    CHECK_RANGE(filler_delay_ms, 0, 10000);
     CHECK_RANGE(phrase_first_min_chars, 1, 1000);
     CHECK_RANGE(phrase_min_chars, 1, 1000);
     CHECK_RANGE(phrase_max_chars, 20, 2000);

@@ -170,6 +170,7 @@ static void answer_clear(vt_core *c)
     c->tts_busy = false;
     c->tts_got_words = false;
     c->filler_wait = false;
+    c->filler_held = false;
     c->filler_played = false;
     c->words_released = 0;
     c->plan_word_off = 0;
@@ -379,6 +380,7 @@ static void end_turn(vt_core *c, const char *text, const char *why, int64_t spee
     if (c->cfg.filler_enabled && c->n_fillers > 0) {
         c->filler_wait = true;
         c->filler_deadline_us = now + (int64_t)c->cfg.filler_deadline_ms * 1000;
+        c->filler_play_us = now + (int64_t)c->cfg.filler_delay_ms * 1000;
         vt_action f = {.type = VT_ACT_CHOOSE_FILLER, .gen = c->gen, .text = text};
         act(c, &f, now);
     }
@@ -395,6 +397,12 @@ static void end_turn(vt_core *c, const char *text, const char *why, int64_t spee
 static void play_filler(vt_core *c, int index, int64_t now)
 {
     c->filler_wait = false;
+    if (now < c->filler_play_us) { /* chosen early: hold it (filler_delay_ms) */
+        c->filler_held = true;
+        c->filler_index = index;
+        return;
+    }
+    c->filler_held = false;
     /* the filler covers silence only: if answer audio is ready, skip it */
     if (c->first_answer_audio || c->q.head)
         return;
@@ -566,7 +574,7 @@ static void release_audio(vt_core *c, int64_t now)
 static void check_completion(vt_core *c, int64_t now)
 {
     if (c->answer_active && c->llm_done && !c->tts_busy && c->n_pending == 0 &&
-        c->pb.len == 0 && !c->filler_wait && !outq_playing(&c->q, now)) {
+        c->pb.len == 0 && !c->filler_wait && !c->filler_held && !outq_playing(&c->q, now)) {
         int chunks = c->chunks_sent;
         char *plan = strdup(c->plan ? c->plan : "");
         if (plan)
@@ -591,6 +599,8 @@ static void pump(vt_core *c, int64_t now)
 {
     if (c->filler_wait && now >= c->filler_deadline_us)
         play_filler(c, -1, now);
+    if (c->filler_held && now >= c->filler_play_us)
+        play_filler(c, c->filler_index, now);
     schedule_tts(c, now);
     release_audio(c, now);
     schedule_tts(c, now);
@@ -605,6 +615,8 @@ int64_t vt_core_next_deadline(const vt_core *c)
     int64_t d = INT64_MAX;
     if (c->filler_wait && c->filler_deadline_us < d)
         d = c->filler_deadline_us;
+    if (c->filler_held && c->filler_play_us < d)
+        d = c->filler_play_us;
     if (c->q.head) {
         int64_t r = outq_next_release(&c->q);
         if (r < d)

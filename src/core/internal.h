@@ -187,6 +187,9 @@ struct vt_core {
 
     /* filler */
     bool filler_wait;
+    bool filler_held;             /* chosen, waiting for filler_play_us */
+    int filler_index;
+    int64_t filler_play_us;
     int64_t filler_deadline_us;
     bool filler_played;
 

@@ -49,6 +49,8 @@ void vt_runtime_config_default(vt_runtime_config *c)
 {
     memset(c, 0, sizeof *c);
     vt_config_default(&c->core);
+    /* live: a filler only when the answer is not ready 300 ms after the turn */
+    c->core.filler_delay_ms = 300;
     c->stt = "pocketsphinx";
     c->voice = VT_TTS_DEFAULT_VOICE;
     c->brain = "lesson";
@@ -190,7 +192,7 @@ typedef struct smsg {
     smsg_kind kind;
     uint32_t utt;
     int64_t t;         /* KEYWORD: arrival of the audio that held it */
-    char text[512];
+    char text[1024];
     vt_stt_result *res;
 } smsg;
 
@@ -330,7 +332,9 @@ static int post(vt_job *job, smsg_kind kind, uint32_t utt, int64_t t, const char
     m->utt = utt;
     m->t = t;
     m->res = res;
-    snprintf(m->text, sizeof m->text, "%s", text ? text : "");
+    size_t l = text ? strnlen(text, sizeof m->text - 1) : 0;
+    memcpy(m->text, text ? text : "", l);
+    m->text[l] = 0;
     return vt_job_post(job, m);
 }
 

@@ -21,7 +21,7 @@ static const field k_fields[] = {
     FD(vad_end_confidence), FI(vad_start_ms), FI(vad_hangover_ms), FD(vad_floor_init),
     FD(vad_floor_min), FI(stt_preroll_ms), FI(complete_silence_ms), FI(incomplete_silence_ms),
     FI(final_wait_ms), FB(interrupt_enabled), FD(interrupt_threshold),
-    FI(interrupt_cooldown_ms), FI(min_speech_ms), FB(filler_enabled), FI(filler_deadline_ms),
+    FI(interrupt_cooldown_ms), FI(min_speech_ms), FB(filler_enabled), FI(filler_deadline_ms), FI(filler_delay_ms),
     FI(phrase_first_min_chars), FI(phrase_min_chars), FI(phrase_max_chars), FI(pacer_lead_ms),
     FI(tts_lookahead_ms), FS(character), FS(apology), FI(seed),
 };

@@ -1,0 +1,249 @@
+/*
+ * `voicetutor serve`: the command line of the WebSocket server
+ * (src/transport/ws). Reads flags and an optional JSON config file, starts
+ * the server, prints the address to open, and stops cleanly on Ctrl-C.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "app/commands.h"
+#include "transport/ws/ws_server.h"
+#include "util/config_json.h"
+
+static vt_ws_server *g_srv;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    if (g_srv)
+        vt_ws_stop(g_srv);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: voicetutor serve [--host ADDR] [--port N] [--token TOKEN] [--config FILE]\n"
+            "                        [--brain lesson|llm] [-o key=value]... [--voice VOICE]\n"
+            "                        [--stt pocketsphinx|none] [--workers N] [--web DIR] [--quiet]\n"
+            "\n"
+            "Serves the web client at http://HOST:PORT/ and the WebSocket protocol at\n"
+            "ws://HOST:PORT/ws/audio (docs/PROTOCOL.md).\n"
+            "  --host ADDR     listen address (default 127.0.0.1). Any other address needs\n"
+            "                  an access token: --token TOKEN or VOICETUTOR_TOKEN=TOKEN;\n"
+            "                  clients then add ?token=TOKEN to the page and WebSocket URLs\n"
+            "  --port N        port (default 8080; 0 picks a free one)\n"
+            "  --config FILE   JSON: {\"core\": {settings as in docs/SCENARIOS.md \"config\"},\n"
+            "                  \"brain\": \"lesson\", \"brain_options\": {\"lesson\": \"capitals\"},\n"
+            "                  \"voice\": \"rms\", \"stt\": \"pocketsphinx\"}; flags win\n"
+            "  --brain NAME    lesson (default) or llm (an OpenAI-compatible server)\n"
+            "  -o key=value    a brain option (docs/BRAIN.md), e.g. -o lesson=capitals\n"
+            "  --voice VOICE   flite voice (rms, slt, awb, kal16) or espeak:LANG\n"
+            "  --stt NAME      pocketsphinx (default) or none (typed input only)\n"
+            "  --workers N     speech and synthesis threads (default: one per core)\n"
+            "  --web DIR       the web client's folder (default: the source tree's web/)\n"
+            "  --quiet         no connection log lines\n");
+}
+
+typedef struct strings {
+    char *v[64];
+    int n;
+} strings;
+
+static const char *keep(strings *s, const char *v)
+{
+    if (s->n >= 64)
+        return NULL;
+    return s->v[s->n++] = strdup(v);
+}
+
+static int add_opt(vt_runtime_config *rc, strings *st, const char *key, const char *value)
+{
+    for (size_t i = 0; i < rc->n_brain_opts; i++)
+        if (strcmp(rc->brain_opts[i].key, key) == 0) {
+            rc->brain_opts[i].value = keep(st, value);
+            return 0;
+        }
+    if (rc->n_brain_opts >= VT_RUNTIME_MAX_OPTS)
+        return -1;
+    rc->brain_opts[rc->n_brain_opts].key = keep(st, key);
+    rc->brain_opts[rc->n_brain_opts].value = keep(st, value);
+    rc->n_brain_opts++;
+    return 0;
+}
+
+static int load_config(const char *path, vt_ws_config *c, strings *st)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "voicetutor serve: cannot open config %s\n", path);
+        return -1;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int ch;
+    while ((ch = fgetc(f)) != EOF) {
+        if (n + 2 > cap) {
+            cap = cap ? cap * 2 : 4096;
+            char *nb = realloc(buf, cap);
+            if (!nb)
+                break;
+            buf = nb;
+        }
+        buf[n++] = (char)ch;
+    }
+    fclose(f);
+    cJSON *root = buf ? cJSON_ParseWithLength(buf, n) : NULL;
+    free(buf);
+    if (!cJSON_IsObject(root)) {
+        fprintf(stderr, "voicetutor serve: %s: not a JSON object\n", path);
+        cJSON_Delete(root);
+        return -1;
+    }
+    int rc = 0;
+    char err[256];
+    const cJSON *core = cJSON_GetObjectItemCaseSensitive(root, "core");
+    if (core && vt_config_apply_json(&c->runtime.core, core, err, sizeof err) != 0) {
+        fprintf(stderr, "voicetutor serve: %s: core: %s\n", path, err);
+        rc = -1;
+    }
+    const char *keys[] = {"brain", "voice", "stt"};
+    const char **dst[] = {&c->runtime.brain, &c->runtime.voice, &c->runtime.stt};
+    for (int i = 0; i < 3; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, keys[i]);
+        if (v && !cJSON_IsString(v)) {
+            fprintf(stderr, "voicetutor serve: %s: \"%s\" must be a string\n", path, keys[i]);
+            rc = -1;
+        } else if (v) {
+            *dst[i] = keep(st, v->valuestring);
+        }
+    }
+    const cJSON *bo = cJSON_GetObjectItemCaseSensitive(root, "brain_options");
+    const cJSON *it;
+    cJSON_ArrayForEach(it, bo)
+    {
+        if (!cJSON_IsString(it)) {
+            fprintf(stderr, "voicetutor serve: %s: brain_options.%s must be a string\n", path,
+                    it->string);
+            rc = -1;
+        } else {
+            add_opt(&c->runtime, st, it->string, it->valuestring);
+        }
+    }
+    cJSON_Delete(root);
+    return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    vt_ws_config c;
+    strings st = {{0}, 0};
+    vt_ws_config_default(&c);
+    const char *config = NULL;
+    int rc = 2;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+            config = argv[i + 1];
+    if (config && load_config(config, &c, &st) != 0)
+        goto out;
+    c.token = getenv("VOICETUTOR_TOKEN");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            usage(stdout);
+            rc = 0;
+            goto out;
+        } else if (strcmp(a, "--quiet") == 0) {
+            c.quiet = 1;
+            continue;
+        }
+        if (!v) {
+            fprintf(stderr, "voicetutor serve: unknown option or missing value: %s\n\n", a);
+            usage(stderr);
+            goto out;
+        }
+        i++;
+        if (strcmp(a, "--host") == 0)
+            c.host = v;
+        else if (strcmp(a, "--port") == 0) {
+            char *end;
+            long p = strtol(v, &end, 10);
+            if (*end || p < 0 || p > 65535) {
+                fprintf(stderr, "voicetutor serve: --port %s: give a port number 0-65535\n", v);
+                goto out;
+            }
+            c.port = (int)p;
+        } else if (strcmp(a, "--token") == 0)
+            c.token = v;
+        else if (strcmp(a, "--config") == 0)
+            ;
+        else if (strcmp(a, "--brain") == 0)
+            c.runtime.brain = v;
+        else if (strcmp(a, "--voice") == 0)
+            c.runtime.voice = v;
+        else if (strcmp(a, "--stt") == 0)
+            c.runtime.stt = v;
+        else if (strcmp(a, "--web") == 0)
+            c.web_dir = v;
+        else if (strcmp(a, "--workers") == 0) {
+            c.runtime.cpu_workers = atoi(v);
+            if (c.runtime.cpu_workers < 1 || c.runtime.cpu_workers > 256) {
+                fprintf(stderr, "voicetutor serve: --workers %s: give 1-256\n", v);
+                goto out;
+            }
+        } else if (strcmp(a, "-o") == 0) {
+            const char *eq = strchr(v, '=');
+            if (!eq || eq == v) {
+                fprintf(stderr, "voicetutor serve: -o %s: expected key=value\n", v);
+                goto out;
+            }
+            char key[64];
+            snprintf(key, sizeof key, "%.*s", (int)(eq - v), v);
+            if (add_opt(&c.runtime, &st, key, eq + 1) != 0) {
+                fprintf(stderr, "voicetutor serve: too many -o options\n");
+                goto out;
+            }
+        } else {
+            fprintf(stderr, "voicetutor serve: unknown option %s\n\n", a);
+            usage(stderr);
+            goto out;
+        }
+    }
+    if (c.token && !c.token[0])
+        c.token = NULL;
+
+    char err[512];
+    fprintf(stderr, "voicetutor serve: loading the voice and the speech engines...\n");
+    if (vt_ws_create(&c, &g_srv, err, sizeof err) != 0) {
+        fprintf(stderr, "voicetutor serve: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    const char *shown = strcmp(c.host, "0.0.0.0") == 0 ? "127.0.0.1" : c.host;
+    printf("voicetutor: listening on http://%s:%d/%s%s\n", shown, vt_ws_port(g_srv),
+           c.token ? "?token=" : "", c.token ? c.token : "");
+    printf("voicetutor: open that address in a browser and talk to the tutor "
+           "(WebSocket: ws://%s:%d/ws/audio). Ctrl-C stops.\n",
+           shown, vt_ws_port(g_srv));
+    fflush(stdout);
+    vt_ws_run(g_srv);
+    fprintf(stderr, "voicetutor serve: stopping\n");
+    vt_ws_destroy(g_srv);
+    g_srv = NULL;
+    rc = 0;
+out:
+    for (int i = 0; i < st.n; i++)
+        free(st.v[i]);
+    return rc;
+}

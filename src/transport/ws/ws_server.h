@@ -1,0 +1,52 @@
+/*
+ * `voicetutor serve`: the libwebsockets server. One port carries the static
+ * web client (web/, at /) and the seed 003 WebSocket protocol (/ws/audio
+ * and /ws; docs/PROTOCOL.md). One thread runs the lws event loop, every
+ * session's core and the pacing timers (lws sorted-usec timers); engine
+ * jobs run on the runtime's pools and wake the loop with
+ * lws_cancel_service().
+ */
+#ifndef VT_TRANSPORT_WS_SERVER_H
+#define VT_TRANSPORT_WS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "runtime/session.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VT_WS_MAX_BINARY (64 * 1024)      /* bytes in one binary frame */
+#define VT_WS_MAX_TEXT (1024 * 1024)      /* bytes in one text message */
+#define VT_WS_MSGS_PER_S 100              /* JSON messages a second (burst as many) */
+#define VT_WS_AUDIO_SPEED 4               /* audio may arrive this much faster than real time */
+
+typedef struct vt_ws_server vt_ws_server;
+
+typedef struct vt_ws_config {
+    const char *host;             /* default 127.0.0.1 */
+    int port;                     /* default 8080; 0: any free port */
+    const char *token;            /* required unless host is loopback */
+    const char *web_dir;          /* the static client; default: the source tree's web/ */
+    vt_runtime_config runtime;    /* engines; wake is set by the server */
+    int quiet;                    /* no per-connection log lines */
+} vt_ws_config;
+
+void vt_ws_config_default(vt_ws_config *c);
+/* Starts listening (engines loaded, clips built). */
+int vt_ws_create(const vt_ws_config *c, vt_ws_server **out, char *err, size_t errlen);
+int vt_ws_port(const vt_ws_server *s);
+/* Runs the loop until vt_ws_stop() (async-signal-safe) is called. */
+int vt_ws_run(vt_ws_server *s);
+void vt_ws_stop(vt_ws_server *s);
+void vt_ws_destroy(vt_ws_server *s);
+
+/* Is this address one only this machine can reach? */
+int vt_ws_host_is_loopback(const char *host);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
