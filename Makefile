@@ -2,14 +2,14 @@
 #   make run    install missing packages, build, run the tutor
 #   make test   install missing packages, build, run every test (normal build
 #               and again under AddressSanitizer + UndefinedBehaviorSanitizer)
-# Other targets: build, asan, bench, clean.
+# Other targets: build, asan, bench, demo (a simulated conversation), clean.
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build asan test test-normal test-asan run bench clean
+.PHONY: all deps build asan test test-normal test-asan run demo bench clean
 
 all: build
 
@@ -17,11 +17,11 @@ deps:
 	@./scripts/install-deps.sh
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS) >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVT_WITH_SPEECH=ON -DVT_WITH_BRAIN=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 asan: deps
-	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DVT_SANITIZE=ON $(CMAKE_ARGS) >/dev/null
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DVT_SANITIZE=ON -DVT_WITH_SPEECH=ON -DVT_WITH_BRAIN=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
 test-normal: build
@@ -33,7 +33,15 @@ test-asan: asan
 
 test: test-normal test-asan
 
+# The tutor on the embedded engines: open the printed address in a browser.
+# HOST/PORT/ARGS pass through, e.g. make run PORT=9000 ARGS="-o lesson=capitals".
+HOST ?= 127.0.0.1
+PORT ?= 8080
+ARGS ?=
 run: build
+	./$(BUILD)/voicetutor serve --host $(HOST) --port $(PORT) $(ARGS)
+
+demo: build
 	./$(BUILD)/voicetutor simulate examples/demo.json --out out/demo
 
 bench: build
