@@ -410,6 +410,45 @@ static void bad_arguments(void **st)
     vt_core_destroy(NULL);
 }
 
+/* filler_delay_ms: a filler chosen at once is held; the answer's audio
+ * arriving first skips it, and a slow answer gets it at the delay. */
+static void held_filler_skipped_when_answer_is_ready(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_delay_ms = 300;
+    vt_core *c = make(&cfg);
+    int64_t t = 1000000;
+    assert_int_equal(vt_core_text(c, "tell me something", t), 0);
+    assert_int_equal(vt_core_filler_choice(c, last_llm_gen, 0, t + 1000), 0);
+    assert_int_equal(count_events(VT_EV_FILLER_STARTED), 0); /* held */
+    assert_true(vt_core_next_deadline(c) <= t + 300000);
+    /* the answer is ready within the delay: no filler at all */
+    assert_int_equal(vt_core_llm_token(c, last_llm_gen, "Paris is the capital.", t + 2000), 0);
+    assert_int_equal(vt_core_llm_done(c, last_llm_gen, t + 2000), 0);
+    int16_t pcm[3200] = {0};
+    for (int i = 0; i < 3200; i++)
+        pcm[i] = 2000;
+    assert_int_equal(vt_core_tts_audio(c, last_tts_gen, last_tts_id, pcm, 3200, NULL, 0, t + 5000),
+                     0);
+    assert_int_equal(vt_core_tts_done(c, last_tts_gen, last_tts_id, t + 5000), 0);
+    for (int64_t now = t + 5000; now < t + 600000; now += 20000)
+        vt_core_tick(c, now);
+    assert_int_equal(count_events(VT_EV_FILLER_STARTED), 0);
+    vt_core_destroy(c);
+
+    /* a slow answer: the held filler plays at the delay */
+    c = make(&cfg);
+    assert_int_equal(vt_core_text(c, "tell me something", t), 0);
+    assert_int_equal(vt_core_filler_choice(c, last_llm_gen, 0, t + 1000), 0);
+    vt_core_tick(c, t + 299000);
+    assert_int_equal(count_events(VT_EV_FILLER_STARTED), 0);
+    vt_core_tick(c, t + 300000);
+    assert_int_equal(count_events(VT_EV_FILLER_STARTED), 1);
+    vt_core_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +463,7 @@ int main(void)
         cmocka_unit_test(configure_interruption_ranges),
         cmocka_unit_test(metrics_window_of_fifty),
         cmocka_unit_test(bad_arguments),
+        cmocka_unit_test(held_filler_skipped_when_answer_is_ready),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
