@@ -225,6 +225,8 @@ struct vt_session {
     int lane_busy;
     int overload_reported;
     /* speech lane: job side (one job at a time) */
+    char commands[VT_MAX_COMMANDS][VT_MAX_COMMAND_LEN]; /* copied: the core is not ours */
+    int n_commands;
     const vt_stt_ops *stt;
     const vt_kws_ops *kws;
     void *stt_ctx, *kws_ctx;
@@ -341,14 +343,13 @@ static int post(vt_job *job, smsg_kind kind, uint32_t utt, int64_t t, const char
 static int speech_open(vt_session *s, vt_job *job)
 {
     char e[512] = "";
-    const vt_config *cfg = vt_core_config(s->core);
     int rc = vt_stt_pocketsphinx.create(NULL, 0, &s->stt_ctx, e, sizeof e);
     if (rc == 0) {
         s->stt = &vt_stt_pocketsphinx;
         vt_keyword kw[VT_MAX_COMMANDS];
-        for (int i = 0; i < cfg->n_commands; i++)
-            kw[i] = (vt_keyword){cfg->commands[i], 0};
-        rc = vt_kws_pocketsphinx.create(NULL, 0, kw, (size_t)cfg->n_commands, &s->kws_ctx, e,
+        for (int i = 0; i < s->n_commands; i++)
+            kw[i] = (vt_keyword){s->commands[i], 0};
+        rc = vt_kws_pocketsphinx.create(NULL, 0, kw, (size_t)s->n_commands, &s->kws_ctx, e,
                                         sizeof e);
         if (rc == 0)
             s->kws = &vt_kws_pocketsphinx;
@@ -973,6 +974,8 @@ int vt_session_create(vt_runtime *rt, const vt_session_options *o, const vt_sess
         return rc;
     }
     vt_core_set_clips(s->core, rt->fill, rt->n_fill, rt->ack, rt->n_ack);
+    memcpy(s->commands, cfg.commands, sizeof s->commands);
+    s->n_commands = cfg.n_commands;
     vt_core_set_clock(s->core, session_clock, s);
     rt->n_sessions++;
     if (s->speech) {
