@@ -280,7 +280,7 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
     if (said) {
         memcpy(said, c->plan ? c->plan : "", off);
         size_t l = off;
-        while (l && said[l - 1] == ' ')
+        while (l && strchr(" .,;:", said[l - 1])) /* "a hint...." reads badly */
             l--;
         memcpy(said + l, "...", 4);
         transcript_add(&c->tr, VT_ROLE_ASSISTANT, said, rest ? rest : "", 1);
