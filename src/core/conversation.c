@@ -456,6 +456,20 @@ static void check_turn_end(vt_core *c, int64_t now)
     int64_t dl = turn_deadline(c, &why);
     if (dl == INT64_MAX || now < dl)
         return;
+    if (dl != INT64_MIN && strcmp(why, "final text late") == 0) {
+        /* the recogniser is behind (a loaded machine): what it heard so far
+         * stands in for the final text, so the person's words are not lost.
+         * The nested call pumps again; a late final is then stale. */
+        for (int i = 0; i < c->n_utts; i++) {
+            utt *u = &c->utts[i];
+            if (u->belongs && !u->open && !u->has_final) {
+                char *p = strdup(u->partial ? u->partial : "");
+                vt_core_stt_final(c, u->id, p ? p : "", NULL, 0, now);
+                free(p);
+                return;
+            }
+        }
+    }
     if (dl == INT64_MIN || c->turn_len == 0) {
         /* noise or empty finals: forget these utterances */
         for (int i = c->n_utts - 1; i >= 0; i--)
@@ -839,8 +853,8 @@ int vt_core_stt_final(vt_core *c, uint32_t id, const char *text, const vt_word *
     if (!c || !text)
         return VT_EINVAL;
     utt *u = utt_find(c, id);
-    if (!u)
-        return VT_ESTALE;
+    if (!u || u->has_final)
+        return VT_ESTALE; /* gone, or its interim text already stood in */
     if (u->during_answer && !u->belongs)
         command_check(c, text, now); /* may make u belong (interruption) */
     u = utt_find(c, id);

@@ -449,6 +449,51 @@ static void held_filler_skipped_when_answer_is_ready(void **st)
     vt_core_destroy(c);
 }
 
+/* The recogniser is behind (a loaded machine): when the final text is later
+ * than final_wait_ms, the interim text stands in, and the late final is
+ * dropped instead of being added twice. */
+static void late_final_uses_the_interim_text(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    vt_core *c = make(&cfg);
+    int16_t frame[320];
+    int64_t t = 0;
+    uint32_t utt_id = 0;
+    for (int k = 0; k < 150; k++, t += 20000) { /* 1 s quiet, 1 s voice, 1 s quiet */
+        bool voice = k >= 50 && k < 100;
+        for (int i = 0; i < 320; i++)
+            frame[i] = voice ? (int16_t)(6000 * ((i / 20) % 2 ? 1 : -1)) : (int16_t)(i % 7 - 3);
+        vt_core_audio(c, frame, 320, t);
+        for (int i = 0; i < nrec && !utt_id; i++)
+            if (recs[i].type == VT_ACT_STT_BEGIN)
+                utt_id = recs[i].id;
+        if (k == 80)
+            vt_core_stt_partial(c, utt_id, "what is the capital of france", t);
+    }
+    assert_true(utt_id != 0);
+    assert_int_equal(count_events(VT_EV_TRANSCRIPTION_COMPLETE), 0);
+    for (; t < 6000000 && !count_events(VT_EV_PROCESSING_STARTED); t += 20000) {
+        vt_core_tick(c, t);
+        for (int i = 0; i < nrec; i++)
+            if (recs[i].type == VT_ACT_JUDGE && !count_events(VT_EV_PROCESSING_STARTED))
+                vt_core_verdict(c, recs[i].id, 1, t);
+    }
+    const rec *tc = find_event(VT_EV_TRANSCRIPTION_COMPLETE);
+    assert_non_null(tc);
+    assert_string_equal(tc->text, "what is the capital of france");
+    const rec *ps = find_event(VT_EV_PROCESSING_STARTED);
+    assert_non_null(ps);
+    assert_string_equal(ps->text, "what is the capital of france");
+    /* the real final, late: not added again */
+    assert_int_equal(vt_core_stt_final(c, utt_id, "what is the capital of france", NULL, 0, t),
+                     VT_ESTALE);
+    assert_int_equal(count_events(VT_EV_TRANSCRIPTION_COMPLETE), 1);
+    vt_core_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +509,7 @@ int main(void)
         cmocka_unit_test(metrics_window_of_fifty),
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(held_filler_skipped_when_answer_is_ready),
+        cmocka_unit_test(late_final_uses_the_interim_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
