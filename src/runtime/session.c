@@ -220,6 +220,8 @@ struct vt_session {
 
     /* speech lane: loop-thread side */
     int speech;
+    int in_voice;              /* the core's VAD has an utterance open */
+    int64_t voice_end_us;      /* ... and the last one ended then */
     sop *ops, *ops_tail;
     size_t queued_samples;
     int lane_busy;
@@ -453,6 +455,10 @@ static void speech_progress(void *arg, void *msg)
             break;
         }
         case SMSG_KEYWORD:
+            /* a command needs a voice behind it: the spotter can fire on
+             * the near-silence an echo canceller leaves */
+            if (!s->in_voice && m->t - s->voice_end_us > 1000000)
+                break;
             /* the decision is made now, but the input that triggered it
              * arrived at m->t: the latency reported covers the decoding */
             s->lat_bias = now - m->t;
@@ -838,6 +844,12 @@ static void sink(void *ud, const vt_action *a, int64_t now)
     case VT_ACT_STT_BEGIN:
     case VT_ACT_STT_END:
     case VT_ACT_KWS: {
+        if (a->type == VT_ACT_STT_BEGIN)
+            s->in_voice = 1;
+        if (a->type == VT_ACT_STT_END) {
+            s->in_voice = 0;
+            s->voice_end_us = now;
+        }
         if (!s->speech) {
             if (a->type == VT_ACT_STT_END)
                 vt_core_stt_final(s->core, a->id, "", NULL, 0, now);
@@ -953,6 +965,7 @@ int vt_session_create(vt_runtime *rt, const vt_session_options *o, const vt_sess
     s->out = *out;
     s->ud = ud;
     s->last_deadline = INT64_MIN;
+    s->voice_end_us = INT64_MIN / 2;
     s->rng = (uint32_t)vt_now_us();
     s->speech = rt->speech && (!o || o->speech);
     snprintf(s->user_id, sizeof s->user_id, "%s", o && o->user_id && o->user_id[0] ? o->user_id
@@ -1044,7 +1057,7 @@ int vt_session_audio(vt_session *s, const int16_t *pcm, size_t n, int64_t now)
             if (!s->overload_reported)
                 report(s, "overloaded",
                        "the speech recogniser is more than 30 s behind: audio is being dropped; "
-                       "the server has too many sessions for its cores");
+                       "this machine cannot keep up (too many sessions for its cores?)");
             s->overload_reported = 1;
         } else {
             sop *o = sop_add(s, SOP_AUDIO, n);

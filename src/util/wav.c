@@ -4,6 +4,7 @@
 #include "voicetutor/core.h"
 #include <sndfile.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
@@ -84,7 +85,8 @@ int vt_wav_read(const char *path, int rate_out, int16_t **pcm, size_t *n, int *r
             s = 1.0f;
         if (s < -1.0f)
             s = -1.0f;
-        mono[i] = (int16_t)(s * 32767.0f);
+        long v = lrintf(s * 32768.0f); /* sndfile scales shorts by 1/32768 */
+        mono[i] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
     }
     if (rate_out > 0 && rate_out != info.samplerate) {
         int16_t *res = NULL;
