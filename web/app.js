@@ -279,6 +279,8 @@ const handlers = {
   },
 
   interruption_detected(msg) {
+    /* the command word itself ("stop") never becomes text of the next turn */
+    if (msg.trigger === 'command') closeUserLine();
     const ms = msg.interruption_latency_ms;
     if (typeof ms === 'number' && Number.isFinite(ms)) {
       latencies.push(ms);
@@ -505,7 +507,9 @@ function setupAudio() {
     if (!window.AudioContext || !window.AudioWorkletNode) {
       throw new Error('This page needs https or localhost (and a recent browser) to play and record audio.');
     }
-    const ctx = new AudioContext({ latencyHint: 'interactive' });
+    /* 16 kHz: the browser's own resampler feeds the recogniser far better than
+     * averaging in the worklet (tests/web found 48 kHz averaging garbled words) */
+    const ctx = new AudioContext({ latencyHint: 'interactive', sampleRate: 16000 });
     audio.ctx = ctx;
     ctx.onstatechange = renderNotice;
     await Promise.all([
@@ -598,7 +602,9 @@ async function startMic() {
   audio.micAsking = true;
   try {
     stream = await navigator.mediaDevices.getUserMedia({
-      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
+      /* no automatic gain: it doubled the level and clipped the speech the
+       * recogniser hears; the server's VAD adapts to the level itself */
+      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: false, channelCount: 1 },
     });
   } catch (err) {
     audio.problem = micErrorText(err);

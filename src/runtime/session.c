@@ -51,6 +51,9 @@ void vt_runtime_config_default(vt_runtime_config *c)
     vt_config_default(&c->core);
     /* live: a filler only when the answer is not ready 300 ms after the turn */
     c->core.filler_delay_ms = 300;
+    /* live: every utterance gets its final from the speech lane, only later
+     * on a loaded machine; wait for it rather than fall back early */
+    c->core.final_wait_ms = 4000;
     c->stt = "pocketsphinx";
     c->voice = VT_TTS_DEFAULT_VOICE;
     c->brain = "lesson";

@@ -58,7 +58,7 @@ typedef struct conn {
     int rx_binary, rx_discard;
     /* protocol */
     int initialized, pcm_out, events_all;
-    int chunk_id;
+    int chunk_id, chunk_kind;
     int interrupted_now;          /* an interruption_detected went out in this call */
     char spoken[512];             /* the answer's words spoken so far (audio_chunk.text) */
     /* rate limits: token buckets */
@@ -195,6 +195,7 @@ static void on_event(void *ud, const vt_event *ev, int64_t now)
     }
     if (ev->type == VT_EV_PROCESSING_STARTED || ev->type == VT_EV_INTERRUPTION_DETECTED) {
         c->chunk_id = 0;
+        c->chunk_kind = -1;
         c->spoken[0] = 0;
     }
     if (ev->type == VT_EV_RESPONSE_TEXT && ev->text2)
@@ -224,6 +225,10 @@ static void on_audio(void *ud, const int16_t *pcm, size_t n, vt_audio_kind kind,
     if (b64 && vt_base64_encode(wav, wn, b64, cap) >= 0) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "type", "audio_chunk");
+        if ((int)kind != c->chunk_kind) { /* ids count within the answer, filler, ack */
+            c->chunk_kind = (int)kind;
+            c->chunk_id = 0;
+        }
         cJSON_AddNumberToObject(o, "chunk_id", ++c->chunk_id);
         cJSON_AddNumberToObject(o, "total_chunks", 0);
         cJSON_AddBoolToObject(o, "is_final", 0);
@@ -546,7 +551,15 @@ static void text_in(conn *c, const char *data, size_t len)
 {
     if (!rate_ok(c, 1, 0))
         return;
-    cJSON *o = cJSON_ParseWithLength(data, len);
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    while (o && end && end < data + len && (*end == ' ' || *end == '\t' || *end == '\r' ||
+                                            *end == '\n'))
+        end++;
+    if (o && end && end < data + len) { /* something after the object */
+        cJSON_Delete(o);
+        o = NULL;
+    }
     if (!o || !cJSON_IsObject(o)) {
         send_error(c, "bad_json",
                    "a text frame must be one JSON object such as {\"type\":\"ping\"}; this one "
@@ -647,8 +660,8 @@ static int token_ok(vt_ws_server *srv, struct lws *wsi)
 
 static void conn_close(conn *c)
 {
-    if (c->closed)
-        return;
+    if (!c || !c->srv || c->closed)
+        return; /* refused at the handshake: never established */
     c->closed = 1;
     if (c->sul_armed)
         lws_sul_cancel(&c->sul);
