@@ -24,10 +24,18 @@ asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DVT_SANITIZE=ON -DVT_WITH_SPEECH=ON -DVT_WITH_BRAIN=ON $(CMAKE_ARGS) >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-test-normal: build
+# npm packages of the browser and protocol tests (tests/web): installed from
+# package-lock.json when node_modules is missing or older than the lock file.
+.PHONY: web-deps
+web-deps: deps
+	@if [ ! -d tests/web/node_modules ] || [ tests/web/package-lock.json -nt tests/web/node_modules ]; then \
+	  npm ci --prefix tests/web --no-audit --no-fund && touch tests/web/node_modules; \
+	fi
+
+test-normal: build web-deps
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-test-asan: asan
+test-asan: asan web-deps
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
 

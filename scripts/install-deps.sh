@@ -11,6 +11,7 @@ PKGS=(
   flite flite1-dev espeak-ng libespeak-ng-dev
   libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev
   portaudio19-dev sox python3
+  chromium chromium-driver
 )
 
 missing=()
@@ -19,6 +20,12 @@ for p in "${PKGS[@]}"; do
     missing+=("$p")
   fi
 done
+
+# The web tests (tests/web) run under Node.js with npm. A Node.js from
+# elsewhere (nodesource bundles npm) is fine: only ask Debian for what is not
+# on the PATH at all, whichever package provides it.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -226,7 +226,14 @@ const handlers = {
     renderTutor(line);
   },
 
+  speech_detected() {
+    commandUtterance = false; /* a new utterance: its interim text counts */
+  },
+
   transcription_partial(msg) {
+    /* the rest of the utterance that carried "stop": its words never become
+     * text unless they come back final (after the command is stripped) */
+    if (commandUtterance) return;
     const line = userLine();
     const text = msg.text || '';
     const rest = text.startsWith(line.final) ? text.slice(line.final.length).trim() : null;
@@ -280,7 +287,10 @@ const handlers = {
 
   interruption_detected(msg) {
     /* the command word itself ("stop") never becomes text of the next turn */
-    if (msg.trigger === 'command') closeUserLine();
+    if (msg.trigger === 'command') {
+      closeUserLine();
+      commandUtterance = true;
+    }
     const ms = msg.interruption_latency_ms;
     if (typeof ms === 'number' && Number.isFinite(ms)) {
       latencies.push(ms);
@@ -380,6 +390,7 @@ function setState(state) {
 const transcript = { user: null, tutor: null };
 let lastTyped = null; /* typed text already shown, to skip its processing_started echo */
 let lastInterruption = null;
+let commandUtterance = false; /* interim text of the utterance that said "stop" */
 let stickToBottom = true;
 
 ui.transcript.addEventListener('scroll', () => {
