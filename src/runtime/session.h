@@ -92,6 +92,9 @@ typedef struct vt_session_output {
     /* the session needs vt_session_tick() at (or soon after) at_us;
      * INT64_MAX: no timer needed. Replaces any earlier request. */
     void (*schedule)(void *ud, int64_t at_us);
+    /* optional: every action of the core, before the session acts on it
+     * (the simulator records them); NULL for transports */
+    void (*action)(void *ud, const vt_action *a, int64_t now_us);
 } vt_session_output;
 
 typedef struct vt_session_options {

@@ -93,7 +93,8 @@ static void on_schedule(void *ud, int64_t at)
     H.deadline = at;
 }
 
-static const vt_session_output k_out = {on_event, on_audio, on_schedule};
+static const vt_session_output k_out = {.event = on_event, .audio = on_audio,
+                                        .schedule = on_schedule};
 
 /* One turn of the loop: wait for a wake-up or the deadline (at most until
  * `until`), drain, tick. */

@@ -1,0 +1,284 @@
+/*
+ * The live runtime (session.h): what every live session of a process
+ * shares — the engine choice, the two worker pools behind the pool
+ * executor, the filler and acknowledgement clips — and the live
+ * vt_session_create(), which opens a session's brain and hands everything
+ * to the driver (driver.c), the one implementation of a session.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "runtime/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engines/brain/brain.h"
+#include "engines/speech/speech.h"
+#include "runtime/driver.h"
+#include "runtime/pool.h"
+
+int64_t vt_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- the runtime ----------------------------------------------------------- */
+
+struct vt_runtime {
+    vt_runtime_config cfg;
+    char *opt_store[2 * VT_RUNTIME_MAX_OPTS];
+    char voice[64], stt[32], brain_name[32];
+    vt_pool *cpu, *io;
+    vt_exec_pools pools;           /* the pool executor's view of cpu and io */
+    const vt_brain_ops *brain;
+    int speech;                    /* the speech engines are used */
+    vt_clip *fill, *ack;
+    int n_fill, n_ack;
+    int n_sessions;
+};
+
+void vt_runtime_config_default(vt_runtime_config *c)
+{
+    memset(c, 0, sizeof *c);
+    vt_config_default(&c->core);
+    /* live: a filler only when the answer is not ready 300 ms after the turn */
+    c->core.filler_delay_ms = 300;
+    /* live: every utterance gets its final from the speech lane, only later
+     * on a loaded machine; wait for it rather than fall back early */
+    c->core.final_wait_ms = 4000;
+    c->stt = "pocketsphinx";
+    c->voice = VT_TTS_DEFAULT_VOICE;
+    c->brain = "lesson";
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    c->cpu_workers = n > 0 ? (int)n : 2;
+    c->io_workers = 8;
+}
+
+int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, size_t errlen)
+{
+    char e[512] = "";
+    int rc = VT_ENOMEM;
+    *out = NULL;
+    vt_runtime *rt = calloc(1, sizeof *rt);
+    if (!rt)
+        goto fail;
+    rt->cfg = *c;
+    snprintf(rt->voice, sizeof rt->voice, "%s", c->voice ? c->voice : VT_TTS_DEFAULT_VOICE);
+    snprintf(rt->stt, sizeof rt->stt, "%s", c->stt ? c->stt : "pocketsphinx");
+    snprintf(rt->brain_name, sizeof rt->brain_name, "%s", c->brain ? c->brain : "lesson");
+    rt->cfg.voice = rt->voice;
+    rt->cfg.stt = rt->stt;
+    rt->cfg.brain = rt->brain_name;
+    for (size_t i = 0; i < c->n_brain_opts && i < VT_RUNTIME_MAX_OPTS; i++) {
+        rt->opt_store[2 * i] = strdup(c->brain_opts[i].key ? c->brain_opts[i].key : "");
+        rt->opt_store[2 * i + 1] = strdup(c->brain_opts[i].value ? c->brain_opts[i].value : "");
+        if (!rt->opt_store[2 * i] || !rt->opt_store[2 * i + 1])
+            goto fail;
+        rt->cfg.brain_opts[i] = (vt_opt){rt->opt_store[2 * i], rt->opt_store[2 * i + 1]};
+    }
+    if (strcmp(rt->stt, "pocketsphinx") == 0) {
+        rt->speech = 1;
+    } else if (strcmp(rt->stt, "none") != 0) {
+        rc = VT_EINVAL;
+        snprintf(e, sizeof e, "unknown speech recogniser '%s' (pocketsphinx or none)", rt->stt);
+        goto fail;
+    }
+    if (!(rt->brain = vt_brain_find(rt->brain_name))) {
+        rc = VT_EINVAL;
+        snprintf(e, sizeof e, "unknown brain '%s' (%s)", rt->brain_name, vt_brain_names());
+        goto fail;
+    }
+    if ((rc = vt_config_validate(&rt->cfg.core, e, sizeof e)) != 0)
+        goto fail;
+
+    /* the clips every session shares, in the session voice */
+    const vt_tts_ops *tts = NULL;
+    void *tts_ctx = NULL;
+    if ((rc = vt_tts_open(rt->voice, NULL, 0, &tts, &tts_ctx, e, sizeof e)) != 0)
+        goto fail;
+    rc = vt_clips_build(tts, tts_ctx, rt->cfg.core.out_rate, vt_default_filler_texts,
+                        vt_default_filler_descriptions, vt_default_n_fillers, &rt->fill, e,
+                        sizeof e);
+    if (rc == 0) {
+        rt->n_fill = vt_default_n_fillers;
+        rc = vt_clips_build(tts, tts_ctx, rt->cfg.core.out_rate, vt_default_ack_texts, NULL,
+                            vt_default_n_acks, &rt->ack, e, sizeof e);
+    }
+    tts->destroy(tts_ctx);
+    if (rc)
+        goto fail;
+    rt->n_ack = vt_default_n_acks;
+
+    vt_pool_config pc;
+    vt_pool_config_default(&pc);
+    pc.max_jobs = 8192;
+    pc.max_progress = 65536;
+    pc.wake = c->wake;
+    pc.wake_ud = c->wake_ud;
+    pc.workers = c->cpu_workers > 0 ? c->cpu_workers : 2;
+    if ((rc = vt_pool_create(&pc, &rt->cpu)) != 0)
+        goto fail;
+    pc.workers = c->io_workers > 0 ? c->io_workers : 8;
+    if ((rc = vt_pool_create(&pc, &rt->io)) != 0)
+        goto fail;
+    rt->pools.pool[VT_EXEC_CPU] = rt->cpu;
+    rt->pools.pool[VT_EXEC_IO] = rt->io;
+    *out = rt;
+    return 0;
+fail:
+    snprintf(err, errlen, "%s", e[0] ? e : vt_strerror(rc));
+    vt_runtime_destroy(rt);
+    return rc ? rc : VT_ENOMEM;
+}
+
+void vt_runtime_destroy(vt_runtime *rt)
+{
+    if (!rt)
+        return;
+    if (rt->cpu)
+        vt_pool_destroy(rt->cpu);
+    if (rt->io)
+        vt_pool_destroy(rt->io);
+    vt_clips_free(rt->fill, rt->n_fill);
+    vt_clips_free(rt->ack, rt->n_ack);
+    for (size_t i = 0; i < 2 * VT_RUNTIME_MAX_OPTS; i++)
+        free(rt->opt_store[i]);
+    free(rt);
+}
+
+int vt_runtime_drain(vt_runtime *rt)
+{
+    return vt_pool_drain(rt->cpu, 0) + vt_pool_drain(rt->io, 0);
+}
+
+int vt_runtime_sessions(const vt_runtime *rt)
+{
+    return rt->n_sessions;
+}
+
+const vt_runtime_config *vt_runtime_get_config(const vt_runtime *rt)
+{
+    return &rt->cfg;
+}
+
+/* ---- live sessions ----------------------------------------------------- */
+
+static int open_brain(vt_runtime *rt, const char *user_id, const char *character, void **ctx,
+                      char *name, size_t name_len, char *msg, size_t msglen)
+{
+    vt_opt opts[VT_RUNTIME_MAX_OPTS + 2];
+    size_t n = 0;
+    const char *def = vt_opt_get(rt->cfg.brain_opts, rt->cfg.n_brain_opts, "lesson",
+                                 rt->brain == &vt_brain_lesson ? "times-tables" : NULL);
+    for (size_t i = 0; i < rt->cfg.n_brain_opts; i++)
+        if (strcmp(rt->cfg.brain_opts[i].key, "lesson") != 0 &&
+            strcmp(rt->cfg.brain_opts[i].key, "user_id") != 0)
+            opts[n++] = rt->cfg.brain_opts[i];
+    opts[n++] = (vt_opt){"user_id", user_id};
+    char e[512] = "";
+    int rc = VT_ENOTFOUND;
+    if (character && character[0]) {
+        opts[n] = (vt_opt){"lesson", character};
+        rc = rt->brain->create(opts, n + 1, ctx, e, sizeof e);
+        if (rc == 0) {
+            snprintf(name, name_len, "%s", character);
+            snprintf(msg, msglen, "Session started with %s.", character);
+            return 0;
+        }
+    }
+    if (def)
+        opts[n++] = (vt_opt){"lesson", def};
+    rc = rt->brain->create(opts, n, ctx, e, sizeof e);
+    if (rc) {
+        snprintf(msg, msglen, "the %s brain did not start: %s", rt->brain_name,
+                 e[0] ? e : vt_strerror(rc));
+        return rc;
+    }
+    snprintf(name, name_len, "%s", def ? def : "tutor");
+    if (character && character[0])
+        snprintf(msg, msglen,
+                 "Unknown character '%s': started the default tutor (%s) instead. "
+                 "Known lessons are in the lessons/ folder.",
+                 character, name);
+    else
+        snprintf(msg, msglen, "Session started with %s.", name);
+    return 0;
+}
+
+/* The speech engines of a live session: pocketsphinx for both. */
+static int open_speech(void *ud, const vt_config *cfg, const vt_stt_ops **stt, void **stt_ctx,
+                       const vt_kws_ops **kws, void **kws_ctx, char *err, size_t errlen)
+{
+    (void)ud;
+    int rc = vt_stt_pocketsphinx.create(NULL, 0, stt_ctx, err, errlen);
+    if (rc)
+        return rc;
+    *stt = &vt_stt_pocketsphinx;
+    vt_keyword kw[VT_MAX_COMMANDS];
+    for (int i = 0; i < cfg->n_commands; i++)
+        kw[i] = (vt_keyword){cfg->commands[i], 0};
+    rc = vt_kws_pocketsphinx.create(NULL, 0, kw, (size_t)cfg->n_commands, kws_ctx, err, errlen);
+    if (rc == 0)
+        *kws = &vt_kws_pocketsphinx;
+    return rc;
+}
+
+static int open_tts(void *ud, const vt_tts_ops **tts, void **tts_ctx, char *err, size_t errlen)
+{
+    vt_runtime *rt = ud;
+    return vt_tts_open(rt->voice, NULL, 0, tts, tts_ctx, err, errlen);
+}
+
+static void released(void *ud)
+{
+    vt_runtime *rt = ud;
+    rt->n_sessions--;
+}
+
+int vt_session_create(vt_runtime *rt, const vt_session_options *o, const vt_session_output *out,
+                      void *ud, vt_session **sp, char *message, size_t message_len)
+{
+    char scratch[512];
+    if (!message) {
+        message = scratch;
+        message_len = sizeof scratch;
+    }
+    message[0] = 0;
+    *sp = NULL;
+    vt_session_setup st;
+    memset(&st, 0, sizeof st);
+    char user_id[64];
+    snprintf(user_id, sizeof user_id, "%s", o && o->user_id && o->user_id[0] ? o->user_id
+                                                                            : "default");
+    int rc = open_brain(rt, user_id, o ? o->character : NULL, &st.eng.brain_ctx, st.character,
+                        sizeof st.character, message, message_len);
+    if (rc)
+        return rc;
+    st.core = rt->cfg.core;
+    snprintf(st.core.character, sizeof st.core.character, "%s", st.character);
+    st.seed = (uint32_t)vt_now_us();
+    st.core.seed = st.seed;
+    st.exec = vt_exec_pool(&rt->pools);
+    st.speech = rt->speech && (!o || o->speech);
+    st.eng.open_speech = open_speech;
+    st.eng.open_tts = open_tts;
+    st.eng.ud = rt;
+    st.eng.brain = rt->brain;
+    st.eng.fill = rt->fill;
+    st.eng.n_fill = rt->n_fill;
+    st.eng.ack = rt->ack;
+    st.eng.n_ack = rt->n_ack;
+    st.released = released;
+    st.released_ud = rt;
+    char e[256];
+    if ((rc = vt_session_start(&st, out, ud, sp, e, sizeof e)) != 0) {
+        snprintf(message, message_len, "%s", e);
+        return rc;
+    }
+    rt->n_sessions++;
+    return 0;
+}
