@@ -78,7 +78,6 @@ typedef struct brain_job {
     vt_turn *turns;           /* answer: a copy of the memory */
     size_t n_turns;
     int result;
-    uint32_t rng;
     char err[512];
 } brain_job;
 
@@ -118,13 +117,18 @@ static int brain_run(vt_exec_job *job, void *arg, const volatile int *abort)
         return rc;
     }
     case 1:
-        j->result = vt_brain_judge_or_heuristic(s->eng.brain, s->eng.brain_ctx, j->text, abort, NULL);
+        j->result =
+            vt_brain_judge_or_heuristic(s->eng.brain, s->eng.brain_ctx, j->text, abort, NULL);
         return 0;
-    default:
-        j->result = vt_brain_filler_or_random(s->eng.brain, s->eng.brain_ctx, j->text,
-                                              s->fill_desc, (size_t)s->eng.n_fill, abort,
-                                              &j->rng, NULL);
+    default: {
+        /* no valid choice: -1, and the core draws one with its seeded random */
+        const vt_brain_ops *b = s->eng.brain;
+        int i = b->choose_filler ? b->choose_filler(s->eng.brain_ctx, j->text, s->fill_desc,
+                                                    (size_t)s->eng.n_fill, abort)
+                                 : -1;
+        j->result = i >= 0 && i < s->eng.n_fill ? i : -1;
         return 0;
+    }
     }
 }
 
@@ -174,7 +178,6 @@ static void brain_submit(vt_session *s, int kind, const vt_action *a, int64_t no
     j->kind = kind;
     j->gen = a->gen;
     j->req = a->id;
-    j->rng = s->rng++ * 2654435761u + 1;
     if (!(j->text = strdup(a->text ? a->text : "")))
         goto fail;
     if (kind == 0) {
@@ -295,7 +298,6 @@ int vt_session_start(const vt_session_setup *st, const vt_session_output *out, v
     s->released_ud = st->released_ud;
     s->last_deadline = INT64_MIN;
     s->voice_end_us = INT64_MIN / 2;
-    s->rng = st->seed ? st->seed : 1;
     s->speech = st->speech;
     s->partial_every = (size_t)(st->partial_ms > 0 ? st->partial_ms : 200) * VT_IN_RATE / 1000;
     snprintf(s->character, sizeof s->character, "%s", st->character);

@@ -49,7 +49,6 @@ typedef struct vt_session_setup {
     vt_session_engines eng;
     int speech;                   /* 1: listen (the speech lane), 0: typed input only */
     int partial_ms;               /* interim text every this much audio; 0: 200 */
-    uint32_t seed;                /* filler choice and the core's random draws */
     char character[64];           /* what vt_session_character() reports */
     /* called once when the session's memory is released (may be NULL) */
     void (*released)(void *ud);

@@ -260,8 +260,7 @@ int vt_session_create(vt_runtime *rt, const vt_session_options *o, const vt_sess
         return rc;
     st.core = rt->cfg.core;
     snprintf(st.core.character, sizeof st.core.character, "%s", st.character);
-    st.seed = (uint32_t)vt_now_us();
-    st.core.seed = st.seed;
+    st.core.seed = (uint32_t)vt_now_us();
     st.exec = vt_exec_pool(&rt->pools);
     st.speech = rt->speech && (!o || o->speech);
     st.eng.open_speech = open_speech;

@@ -244,6 +244,31 @@ static void commands_mode_ignores_speech_but_stops_on_command(void **st)
     vt_sim_free(s);
 }
 
+/* The driver counts a keyword only with a voice behind it (the VAD open, or
+ * closed less than a second before): the spotter can fire on the
+ * near-silence an echo canceller leaves. Here the scripted spotter hears
+ * "stop" in silent audio. */
+static void keyword_needs_a_voice_behind_it(void **st)
+{
+    (void)st;
+    vt_sim *s = run(ANSWERING(",{\"at\":7.0,\"text\":\"stop\",\"ms\":400,\"level\":0}",
+                              "\"interrupt_mode\":\"commands\""));
+    assert_int_equal(count(s, "engine.keyword"), 1); /* the spotter fired ... */
+    assert_int_equal(count(s, "speech_detected"), 1); /* (only the question was heard) */
+    assert_int_equal(count(s, "interruption_detected"), 0); /* ... and nothing followed */
+    assert_int_equal(count(s, "response_interrupted"), 0);
+    vt_sim_free(s);
+    /* the same silent "stop" half a second after the learner spoke counts */
+    s = run(ANSWERING(",{\"at\":5.0,\"text\":\"oh really\",\"ms\":500},"
+                      "{\"at\":6.0,\"text\":\"stop\",\"ms\":400,\"level\":0}",
+                      "\"interrupt_mode\":\"commands\""));
+    assert_int_equal(count(s, "interruption_detected"), 1);
+    assert_string_equal(field(s, "interruption_detected", 0, "trigger"), "command");
+    double ti = t_of(s, "interruption_detected", 0);
+    assert_true(ti > 6.4 && ti < 6.8);
+    vt_sim_free(s);
+}
+
 static void speech_mode_sustained_speech_interrupts(void **st)
 {
     (void)st;
@@ -531,6 +556,7 @@ int main(void)
         cmocka_unit_test(filler_plays_and_answer_follows_without_gap),
         cmocka_unit_test(filler_falls_back_to_random_after_deadline),
         cmocka_unit_test(commands_mode_ignores_speech_but_stops_on_command),
+        cmocka_unit_test(keyword_needs_a_voice_behind_it),
         cmocka_unit_test(speech_mode_sustained_speech_interrupts),
         cmocka_unit_test(speech_mode_click_does_not_interrupt),
         cmocka_unit_test(speech_mode_quiet_speech_under_threshold_does_not_interrupt),
