@@ -86,8 +86,9 @@ vt_exec vt_vexec_exec(vt_vexec *vx);
 /* The virtual time of the next job start, progress delivery or completion;
  * INT64_MAX when nothing is pending. */
 int64_t vt_vexec_next(const vt_vexec *vx);
-/* Sets now to t (never backwards) and runs every event due at or before
- * it, in time and then submission order. Returns how many ran. */
+/* Runs every event due at or before t, in time and then creation order,
+ * each with now at its own time (never backwards), then sets now to t.
+ * Returns how many ran. */
 int vt_vexec_run_until(vt_vexec *vx, int64_t t);
 /* The virtual time now (set by run_until or vt_vexec_set_now). */
 int64_t vt_vexec_now(const vt_vexec *vx);

@@ -222,14 +222,15 @@ static void run_one(vt_vexec *vx, vev e)
 int vt_vexec_run_until(vt_vexec *vx, int64_t t)
 {
     int ran = 0;
-    vt_vexec_set_now(vx, t);
-    while (vx->n && vx->q[0].t <= vx->now) {
+    while (vx->n && vx->q[0].t <= t) {
+        vt_vexec_set_now(vx, vx->q[0].t); /* each event at its own time */
         vev e = vx->q[0];
         memmove(vx->q, vx->q + 1, (vx->n - 1) * sizeof *vx->q);
         vx->n--;
         run_one(vx, e);
         ran++;
     }
+    vt_vexec_set_now(vx, t);
     return ran;
 }
 
