@@ -80,7 +80,7 @@ int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, s
             goto fail;
         rt->cfg.brain_opts[i] = (vt_opt){rt->opt_store[2 * i], rt->opt_store[2 * i + 1]};
     }
-    if (strcmp(rt->stt, "pocketsphinx") == 0) {
+    if (strcmp(rt->stt, "none") != 0 && vt_stt_find(rt->stt) && vt_kws_find(rt->stt)) {
         rt->speech = 1;
     } else if (strcmp(rt->stt, "none") != 0) {
         rc = VT_EINVAL;
@@ -209,21 +209,28 @@ static int open_brain(vt_runtime *rt, const char *user_id, const char *character
     return 0;
 }
 
-/* The speech engines of a live session: pocketsphinx for both. */
+/* The speech engines of a live session: the runtime's recogniser, and the
+ * keyword spotter of the same name, for the session's command words. */
 static int open_speech(void *ud, const vt_config *cfg, const vt_stt_ops **stt, void **stt_ctx,
                        const vt_kws_ops **kws, void **kws_ctx, char *err, size_t errlen)
 {
-    (void)ud;
-    int rc = vt_stt_pocketsphinx.create(NULL, 0, stt_ctx, err, errlen);
+    vt_runtime *rt = ud;
+    const vt_stt_ops *so = vt_stt_find(rt->stt);
+    const vt_kws_ops *ko = vt_kws_find(rt->stt);
+    if (!so || !ko) {
+        snprintf(err, errlen, "no speech recogniser or keyword spotter named '%s'", rt->stt);
+        return VT_EINVAL;
+    }
+    int rc = so->create(NULL, 0, stt_ctx, err, errlen);
     if (rc)
         return rc;
-    *stt = &vt_stt_pocketsphinx;
+    *stt = so;
     vt_keyword kw[VT_MAX_COMMANDS];
     for (int i = 0; i < cfg->n_commands; i++)
         kw[i] = (vt_keyword){cfg->commands[i], 0};
-    rc = vt_kws_pocketsphinx.create(NULL, 0, kw, (size_t)cfg->n_commands, kws_ctx, err, errlen);
+    rc = ko->create(NULL, 0, kw, (size_t)cfg->n_commands, kws_ctx, err, errlen);
     if (rc == 0)
-        *kws = &vt_kws_pocketsphinx;
+        *kws = ko;
     return rc;
 }
 
