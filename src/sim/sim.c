@@ -515,3 +515,8 @@ const vt_core *vt_sim_core(const vt_sim *s)
     return s && s->session ? vt_session_core(s->session) : NULL;
 }
 
+
+double vt_sim_duration(const vt_sim *s)
+{
+    return s ? s->duration : 0;
+}

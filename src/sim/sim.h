@@ -38,4 +38,6 @@ void vt_sim_free(vt_sim *s);
 size_t vt_sim_records(const vt_sim *s, const vt_sim_record **recs);
 const int16_t *vt_sim_output(const vt_sim *s, size_t *n, int *rate);
 const vt_core *vt_sim_core(const vt_sim *s);
+/* The scenario's length in virtual seconds. */
+double vt_sim_duration(const vt_sim *s);
 #endif

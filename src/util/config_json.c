@@ -1,6 +1,8 @@
 /* vt_config from a JSON object (see config_json.h). */
 #include "util/config_json.h"
 #include <stddef.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -88,7 +90,9 @@ int vt_config_apply_json(vt_config *cfg, const cJSON *obj, char *err, size_t err
                 *(int *)p = cJSON_IsTrue(it);
                 break;
             }
-            if (!cJSON_IsNumber(it) || it->valuedouble != (double)(int)it->valuedouble) {
+            /* range first: casting a double outside int is undefined */
+            double v = cJSON_IsNumber(it) ? it->valuedouble : 0.5;
+            if (!(v >= INT_MIN && v <= INT_MAX) || v != floor(v)) {
                 snprintf(err, errlen, "config.%s: must be a whole number", k);
                 return VT_EINVAL;
             }

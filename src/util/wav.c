@@ -10,6 +10,11 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+/* The samples of an open sound file, mixed to mono, at rate_out. name is
+ * what error messages call it. Closes sf. */
+static int read_open(SNDFILE *sf, const SF_INFO *ip, const char *name, int rate_out,
+                     int16_t **pcm, size_t *n, int *rate, char *err, size_t errlen);
+
 int vt_wav_read(const char *path, int rate_out, int16_t **pcm, size_t *n, int *rate,
                 char *err, size_t errlen)
 {
@@ -40,6 +45,81 @@ int vt_wav_read(const char *path, int rate_out, int16_t **pcm, size_t *n, int *r
                  sf_strerror(NULL));
         return VT_EFORMAT;
     }
+    return read_open(sf, &info, path, rate_out, pcm, n, rate, err, errlen);
+}
+
+/* libsndfile's virtual I/O over a buffer in memory */
+typedef struct membuf {
+    const uint8_t *data;
+    sf_count_t len, pos;
+} membuf;
+
+static sf_count_t mem_len(void *ud)
+{
+    return ((membuf *)ud)->len;
+}
+
+static sf_count_t mem_seek(sf_count_t off, int whence, void *ud)
+{
+    membuf *m = ud;
+    sf_count_t p = whence == SEEK_SET ? off : whence == SEEK_CUR ? m->pos + off : m->len + off;
+    if (p < 0 || p > m->len)
+        return -1;
+    m->pos = p;
+    return p;
+}
+
+static sf_count_t mem_read(void *dst, sf_count_t count, void *ud)
+{
+    membuf *m = ud;
+    sf_count_t k = m->len - m->pos < count ? m->len - m->pos : count;
+    if (k > 0)
+        memcpy(dst, m->data + m->pos, (size_t)k);
+    m->pos += k > 0 ? k : 0;
+    return k > 0 ? k : 0;
+}
+
+static sf_count_t mem_write(const void *src, sf_count_t count, void *ud)
+{
+    return 0;
+}
+
+static sf_count_t mem_tell(void *ud)
+{
+    return ((membuf *)ud)->pos;
+}
+
+int vt_wav_read_mem(const void *data, size_t len, const char *name, int rate_out,
+                    int16_t **pcm, size_t *n, int *rate, char *err, size_t errlen)
+{
+    if ((!data && len) || !pcm || !n) {
+        snprintf(err, errlen, "wav: missing argument");
+        return VT_EINVAL;
+    }
+    *pcm = NULL;
+    *n = 0;
+    name = name ? name : "audio";
+    if (len == 0) {
+        snprintf(err, errlen, "%s: empty, not a sound file", name);
+        return VT_EFORMAT;
+    }
+    membuf m = {data, (sf_count_t)len, 0};
+    SF_VIRTUAL_IO io = {mem_len, mem_seek, mem_read, mem_write, mem_tell};
+    SF_INFO info;
+    memset(&info, 0, sizeof info);
+    SNDFILE *sf = sf_open_virtual(&io, SFM_READ, &info, &m);
+    if (!sf) {
+        snprintf(err, errlen, "%s: not a readable sound file (%s); give a WAV file", name,
+                 sf_strerror(NULL));
+        return VT_EFORMAT;
+    }
+    return read_open(sf, &info, name, rate_out, pcm, n, rate, err, errlen);
+}
+
+static int read_open(SNDFILE *sf, const SF_INFO *ip, const char *path, int rate_out,
+                     int16_t **pcm, size_t *n, int *rate, char *err, size_t errlen)
+{
+    SF_INFO info = *ip;
     int rc = 0;
     float *fbuf = NULL;
     int16_t *mono = NULL;
@@ -55,7 +135,8 @@ int vt_wav_read(const char *path, int rate_out, int16_t **pcm, size_t *n, int *r
         rc = VT_EFORMAT;
         goto out;
     }
-    if (info.frames > (sf_count_t)info.samplerate * VT_WAV_MAX_SECONDS) {
+    if (info.frames > (sf_count_t)info.samplerate * VT_WAV_MAX_SECONDS ||
+        info.frames * info.channels > VT_WAV_MAX_SAMPLES) {
         snprintf(err, errlen, "%s: too long (%.0f s; at most %d s)", path,
                  (double)info.frames / info.samplerate, VT_WAV_MAX_SECONDS);
         rc = VT_EFORMAT;
