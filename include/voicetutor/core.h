@@ -114,6 +114,13 @@ void vt_config_default(vt_config *cfg);
 int vt_config_validate(const vt_config *cfg, char *err, size_t errlen);
 /* Replace the command list from a comma separated string ("stop,wait"). */
 int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t errlen);
+/* The settable numeric ranges of vt_config, by field name ("interrupt_threshold",
+ * "interrupt_cooldown_ms", ... every field config.c range-checks); ends with {NULL}.
+ * Bounds are inclusive and in the field's own unit (ms fields in ms). One table
+ * for vt_config_validate, vt_core_configure_interruption and the server. */
+typedef struct vt_range { const char *name; double min, max; } vt_range;
+extern const vt_range vt_ranges[];
+const vt_range *vt_range_find(const char *name);   /* NULL when unknown */
 const char *vt_mode_name(vt_interrupt_mode m);
 int vt_mode_parse(const char *s, vt_interrupt_mode *out);
 

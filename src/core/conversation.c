@@ -1147,13 +1147,17 @@ int vt_core_configure_interruption(vt_core *c, double threshold, double cooldown
         snprintf(err, errlen, "core: missing");
         return VT_EINVAL;
     }
-    if (!(threshold >= 0.5 && threshold <= 3.0)) {
-        snprintf(err, errlen, "threshold must be between 0.5 and 3.0 (got %g)", threshold);
+    const vt_range *thr = vt_range_find("interrupt_threshold");
+    const vt_range *cd = vt_range_find("interrupt_cooldown_ms");
+    if (!(threshold >= thr->min && threshold <= thr->max)) {
+        snprintf(err, errlen, "threshold must be between %.1f and %.1f (got %g)", thr->min,
+                 thr->max, threshold);
         return VT_EINVAL;
     }
-    if (!(cooldown_s >= 0.1 && cooldown_s <= 5.0)) {
-        snprintf(err, errlen, "cooldown must be between 0.1 and 5.0 seconds (got %g)",
-                 cooldown_s);
+    /* the request is in seconds, the range in ms */
+    if (!(cooldown_s >= cd->min / 1000.0 && cooldown_s <= cd->max / 1000.0)) {
+        snprintf(err, errlen, "cooldown must be between %.1f and %.1f seconds (got %g)",
+                 cd->min / 1000.0, cd->max / 1000.0, cooldown_s);
         return VT_EINVAL;
     }
     c->cfg.interrupt_threshold = threshold;
