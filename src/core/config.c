@@ -186,7 +186,7 @@ int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t er
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         char word[256];
-        size_t wl = text_norm_word(p, len, word, sizeof word);
+        size_t wl = vt__text_norm_word(p, len, word, sizeof word);
         if (wl > 0) {
             if (wl >= VT_MAX_COMMAND_LEN) {
                 snprintf(err, errlen, "commands: \"%s\" is too long (at most %d characters)",

@@ -164,7 +164,7 @@ static void answer_clear(vt_core *c)
     c->answer_len = 0;
     if (c->answer_text)
         c->answer_text[0] = 0;
-    phrase_reset(&c->pb);
+    vt__phrase_reset(&c->pb);
     c->answer_active = false;
     c->llm_done = false;
     c->tts_busy = false;
@@ -197,7 +197,7 @@ static int pending_push(vt_core *c, char *phrase)
 static void drain_phrases(vt_core *c, bool final)
 {
     char *ph;
-    while ((ph = phrase_next(&c->pb, final)) != NULL)
+    while ((ph = vt__phrase_next(&c->pb, final)) != NULL)
         pending_push(c, ph);
 }
 
@@ -231,7 +231,7 @@ static char *unspoken_rest(vt_core *c, size_t heard)
 {
     char *buf = NULL;
     size_t len = 0, cap = 0;
-    size_t off = text_prefix_words(c->plan ? c->plan : "", heard);
+    size_t off = vt__text_prefix_words(c->plan ? c->plan : "", heard);
     const char *rest = c->plan ? c->plan + off : "";
     while (*rest == ' ')
         rest++;
@@ -261,20 +261,20 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
                  (size_t)c->q.frame_samples - 1) / (size_t)c->q.frame_samples);
     /* 1. stop the output: bump the generation, free the queue, cancel jobs */
     c->gen++;
-    outq_flush(&c->q);
+    vt__outq_flush(&c->q);
     c->q.play_end_us = now; /* the client drops what it holds */
     vt_action cancel = {.type = VT_ACT_CANCEL, .gen = old_gen};
     act(c, &cancel, now);
     double latency_ms = c->clock_us ? (double)(c->clock_us(c->clock_ud) - now) / 1000.0 : 0.0;
     if (latency_ms < 0)
         latency_ms = 0;
-    metrics_add_latency(&c->m, latency_ms);
+    vt__metrics_add_latency(&c->m, latency_ms);
     c->last_interrupt_us = now;
     c->have_interrupted = true;
 
     /* 2. memory: only what was heard, then "...", and a note */
     size_t heard = words_heard(c);
-    size_t off = text_prefix_words(c->plan ? c->plan : "", heard);
+    size_t off = vt__text_prefix_words(c->plan ? c->plan : "", heard);
     char *said = malloc(off + 4);
     char *rest = unspoken_rest(c, heard);
     if (said) {
@@ -283,8 +283,8 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
         while (l && strchr(" .,;:", said[l - 1])) /* "a hint...." reads badly */
             l--;
         memcpy(said + l, "...", 4);
-        transcript_add(&c->tr, VT_ROLE_ASSISTANT, said, rest ? rest : "", 1);
-        transcript_add(&c->tr, VT_ROLE_NOTE, NOTE_INTERRUPTED, NULL, 0);
+        vt__transcript_add(&c->tr, VT_ROLE_ASSISTANT, said, rest ? rest : "", 1);
+        vt__transcript_add(&c->tr, VT_ROLE_NOTE, NOTE_INTERRUPTED, NULL, 0);
     }
     answer_clear(c);
 
@@ -307,7 +307,7 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
     if (next == VT_STATE_ACKNOWLEDGING) {
         ack_index = c->ack_next;
         c->ack_next = (c->ack_next + 1) % c->n_acks;
-        if (outq_push_clip(&c->q, VT_AUDIO_ACK, c->gen, &c->acks[ack_index]) != 0) {
+        if (vt__outq_push_clip(&c->q, VT_AUDIO_ACK, c->gen, &c->acks[ack_index]) != 0) {
             next = VT_STATE_LISTENING;
             ack_index = -1;
         }
@@ -365,7 +365,7 @@ static void end_turn(vt_core *c, const char *text, const char *why, int64_t spee
 {
     c->turn_no++;
     c->m.turns++;
-    transcript_add(&c->tr, VT_ROLE_USER, text, NULL, 0);
+    vt__transcript_add(&c->tr, VT_ROLE_USER, text, NULL, 0);
     answer_clear(c);
     c->gen++;
     c->answer_active = true;
@@ -408,7 +408,7 @@ static void play_filler(vt_core *c, int index, int64_t now)
         return;
     if (index < 0 || index >= c->n_fillers)
         index = (int)(rnd(c) % (uint32_t)c->n_fillers);
-    if (outq_push_clip(&c->q, VT_AUDIO_FILLER, c->gen, &c->fillers[index]) != 0)
+    if (vt__outq_push_clip(&c->q, VT_AUDIO_FILLER, c->gen, &c->fillers[index]) != 0)
         return;
     c->filler_played = true;
     vt_event ev = {.type = VT_EV_FILLER_STARTED, .index = index, .text = c->fillers[index].text};
@@ -494,7 +494,7 @@ static void schedule_tts(vt_core *c, int64_t now)
 {
     if (!c->answer_active || c->tts_busy || c->n_pending == 0)
         return;
-    if (outq_ahead_us(&c->q, now) >= (int64_t)c->cfg.tts_lookahead_ms * 1000)
+    if (vt__outq_ahead_us(&c->q, now) >= (int64_t)c->cfg.tts_lookahead_ms * 1000)
         return;
     char *ph = c->pending[0];
     memmove(c->pending, c->pending + 1, (c->n_pending - 1) * sizeof *c->pending);
@@ -523,7 +523,7 @@ static void release_audio(vt_core *c, int64_t now)
         seg *s = q->head;
         size_t left = s->n - s->pos;
         size_t n = left < (size_t)q->frame_samples ? left : (size_t)q->frame_samples;
-        int64_t d = outq_us(q, n);
+        int64_t d = vt__outq_us(q, n);
         if (q->play_end_us < now)
             q->play_end_us = now;
         int64_t lead = q->lead_us > d ? q->lead_us : d;
@@ -561,7 +561,7 @@ static void release_audio(vt_core *c, int64_t now)
         }
         if (c->words_released > before && c->plan) {
             size_t from = c->plan_word_off;
-            size_t to = from + text_prefix_words(c->plan + from, c->words_released - before);
+            size_t to = from + vt__text_prefix_words(c->plan + from, c->words_released - before);
             c->plan_word_off = to;
             /* both texts end at `to`: terminate the plan there for the event
              * instead of copying it on every release */
@@ -588,11 +588,11 @@ static void release_audio(vt_core *c, int64_t now)
 static void check_completion(vt_core *c, int64_t now)
 {
     if (c->answer_active && c->llm_done && !c->tts_busy && c->n_pending == 0 &&
-        c->pb.len == 0 && !c->filler_wait && !c->filler_held && !outq_playing(&c->q, now)) {
+        c->pb.len == 0 && !c->filler_wait && !c->filler_held && !vt__outq_playing(&c->q, now)) {
         int chunks = c->chunks_sent;
         char *plan = strdup(c->plan ? c->plan : "");
         if (plan)
-            transcript_add(&c->tr, VT_ROLE_ASSISTANT, plan, NULL, 0);
+            vt__transcript_add(&c->tr, VT_ROLE_ASSISTANT, plan, NULL, 0);
         free(plan);
         answer_clear(c);
         /* the person who is still speaking is starting their next turn */
@@ -605,7 +605,7 @@ static void check_completion(vt_core *c, int64_t now)
         set_state(c, VT_STATE_LISTENING, "answer finished", now);
         event(c, &ev, now);
     }
-    if (c->state == VT_STATE_ACKNOWLEDGING && !outq_playing(&c->q, now))
+    if (c->state == VT_STATE_ACKNOWLEDGING && !vt__outq_playing(&c->q, now))
         set_state(c, VT_STATE_LISTENING, "acknowledgement finished", now);
 }
 
@@ -632,7 +632,7 @@ int64_t vt_core_next_deadline(const vt_core *c)
     if (c->filler_held && c->filler_play_us < d)
         d = c->filler_play_us;
     if (c->q.head) {
-        int64_t r = outq_next_release(&c->q);
+        int64_t r = vt__outq_next_release(&c->q);
         if (r < d)
             d = r;
     } else if ((c->answer_active || c->state == VT_STATE_ACKNOWLEDGING) &&
@@ -675,10 +675,10 @@ int vt_core_create(const vt_config *cfg, vt_sink_fn sink, void *sink_ud, vt_core
     c->state = VT_STATE_LISTENING;
     c->verdict = -1;
     c->rng = 0x9E3779B97F4A7C15ull ^ ((uint64_t)cfg->seed << 1 | 1);
-    vad_init(&c->vad, cfg);
-    phrase_init(&c->pb, cfg);
-    outq_init(&c->q, cfg);
-    transcript_init(&c->tr);
+    vt__vad_init(&c->vad, cfg);
+    vt__phrase_init(&c->pb, cfg);
+    vt__outq_init(&c->q, cfg);
+    vt__transcript_init(&c->tr);
     *out = c;
     return 0;
 }
@@ -687,9 +687,9 @@ void vt_core_destroy(vt_core *c)
 {
     if (!c)
         return;
-    outq_flush(&c->q);
-    transcript_free(&c->tr);
-    phrase_free(&c->pb);
+    vt__outq_flush(&c->q);
+    vt__transcript_free(&c->tr);
+    vt__phrase_free(&c->pb);
     while (c->n_utts)
         utt_remove(c, c->n_utts - 1);
     for (size_t i = 0; i < c->n_pending; i++)
@@ -785,7 +785,7 @@ int vt_core_audio(vt_core *c, const int16_t *pcm, size_t n, int64_t now)
         if (v->nbuf == v->frame_samples) {
             v->nbuf = 0;
             int64_t end_us = now - (int64_t)(n - 1 - i) * 1000000 / VT_IN_RATE;
-            vad_edge e = vad_frame(v, v->buf, end_us);
+            vad_edge e = vt__vad_frame(v, v->buf, end_us);
             on_vad_frame(c, e, end_us, now);
         }
     }
@@ -874,7 +874,7 @@ int vt_core_stt_final(vt_core *c, uint32_t id, const char *text, const vt_word *
         if (clean[0]) {
             char note[1100];
             snprintf(note, sizeof note, "(While the tutor spoke, the learner said: %s)", clean);
-            transcript_add(&c->tr, VT_ROLE_NOTE, note, NULL, 0);
+            vt__transcript_add(&c->tr, VT_ROLE_NOTE, note, NULL, 0);
         }
         for (int i = 0; i < c->n_utts; i++)
             if (c->utts[i].id == id && !c->utts[i].open) {
@@ -905,7 +905,7 @@ int vt_core_keyword(vt_core *c, const char *word, int64_t now)
     if (!c || !word)
         return VT_EINVAL;
     char norm[VT_MAX_COMMAND_LEN * 2];
-    text_norm_word(word, strlen(word), norm, sizeof norm);
+    vt__text_norm_word(word, strlen(word), norm, sizeof norm);
     int known = 0;
     for (int i = 0; i < c->cfg.n_commands; i++)
         if (strcmp(norm, c->cfg.commands[i]) == 0)
@@ -931,13 +931,13 @@ int vt_core_text(vt_core *c, const char *text, int64_t now)
     if (!c || !text)
         return VT_EINVAL;
     char clean[4096];
-    size_t l = text_norm_word(text, strlen(text), clean, sizeof clean);
+    size_t l = vt__text_norm_word(text, strlen(text), clean, sizeof clean);
     if (l == 0)
         return VT_EINVAL;
     if (c->answer_active)
         do_interrupt(c, VT_TRIGGER_TEXT, 0, 0, false, now);
     if (c->state == VT_STATE_ACKNOWLEDGING) {
-        outq_flush(&c->q);
+        vt__outq_flush(&c->q);
         set_state(c, VT_STATE_LISTENING, "typed message", now);
     }
     end_turn(c, text, "typed message", now, now);
@@ -990,7 +990,7 @@ int vt_core_llm_token(vt_core *c, uint32_t gen, const char *tok, int64_t now)
     if (gen != c->gen || !c->answer_active || c->llm_done)
         return VT_ESTALE;
     str_append(&c->answer_text, &c->answer_len, &c->answer_cap, tok);
-    phrase_push(&c->pb, tok);
+    vt__phrase_push(&c->pb, tok);
     drain_phrases(c, false);
     pump(c, now);
     return 0;
@@ -1035,7 +1035,7 @@ int vt_core_tts_audio(vt_core *c, uint32_t gen, uint32_t phrase, const int16_t *
         return VT_ESTALE;
     if (n == 0)
         return 0;
-    int rc = outq_push_chunk(&c->q, gen, phrase, pcm, n, words, n_words);
+    int rc = vt__outq_push_chunk(&c->q, gen, phrase, pcm, n, words, n_words);
     if (rc)
         return rc;
     if (n_words)
@@ -1051,7 +1051,7 @@ static void spread_words(vt_core *c, uint32_t phrase)
     const char *ph = c->plan + c->plan_len_before;
     while (*ph == ' ')
         ph++;
-    size_t nw = text_count_words(ph);
+    size_t nw = vt__text_count_words(ph);
     size_t total = 0;
     for (seg *s = c->q.head; s; s = s->next)
         if (s->phrase == phrase && s->kind == VT_AUDIO_ANSWER && s->gen == c->gen)
@@ -1213,7 +1213,7 @@ void vt_core_metrics(const vt_core *c, vt_metrics *m)
 {
     if (!c || !m)
         return;
-    metrics_get(&c->m, m);
+    vt__metrics_get(&c->m, m);
     m->chunks_sent = c->chunks_sent;
 }
 
@@ -1221,7 +1221,7 @@ size_t vt_core_memory(const vt_core *c)
 {
     if (!c)
         return 0;
-    size_t b = sizeof *c + outq_memory(&c->q) + transcript_memory(&c->tr) + c->pb.cap +
+    size_t b = sizeof *c + vt__outq_memory(&c->q) + vt__transcript_memory(&c->tr) + c->pb.cap +
                c->plan_cap + c->answer_cap + c->turn_cap + c->cap_pending * sizeof(char *) +
                c->word_end_cap * sizeof(uint64_t);
     for (size_t i = 0; i < c->n_pending; i++)
