@@ -41,22 +41,33 @@ static bool kws_wanted(vt_state s)
     return s == VT_STATE_THINKING || s == VT_STATE_RESPONDING;
 }
 
+/* is_audio_playing as it is (or will be) in state s */
+static bool audio_playing_in(const vt_core *c, vt_state s)
+{
+    if (s == VT_STATE_RESPONDING || s == VT_STATE_ACKNOWLEDGING)
+        return true;
+    return s == VT_STATE_THINKING && c->filler_played;
+}
+
 int vt_core_is_audio_playing(const vt_core *c)
 {
-    if (!c)
-        return 0;
-    if (c->state == VT_STATE_RESPONDING || c->state == VT_STATE_ACKNOWLEDGING)
-        return 1;
-    return c->state == VT_STATE_THINKING && c->filler_played;
+    return c && audio_playing_in(c, c->state);
+}
+
+/* An event reporting conversation_state `s`: the current state, or the one
+ * a transition about to happen leads to (an interruption's events). */
+static void event_in(vt_core *c, vt_event *ev, vt_state s, int64_t now)
+{
+    ev->state = s;
+    ev->is_audio_playing = audio_playing_in(c, s);
+    ev->turn = c->turn_no;
+    vt_action a = {.type = VT_ACT_EVENT, .gen = c->gen, .ev = ev};
+    act(c, &a, now);
 }
 
 static void event(vt_core *c, vt_event *ev, int64_t now)
 {
-    ev->state = c->state;
-    ev->is_audio_playing = vt_core_is_audio_playing(c);
-    ev->turn = c->turn_no;
-    vt_action a = {.type = VT_ACT_EVENT, .gen = c->gen, .ev = ev};
-    act(c, &a, now);
+    event_in(c, ev, c->state, now);
 }
 
 static void error_event(vt_core *c, const char *code, const char *msg, int64_t now)
@@ -253,8 +264,10 @@ static char *unspoken_rest(vt_core *c, size_t heard)
 
 /* ---- interruption -------------------------------------------------------- */
 
+/* arrived_us: when the input that triggered it arrived (now, or earlier for
+ * a keyword found in audio decoded since); the latency runs from there. */
 static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy, bool ack,
-                         int64_t now)
+                         int64_t arrived_us, int64_t now)
 {
     uint32_t old_gen = c->gen;
     int chunks = c->chunks_sent, total = c->total_chunks + (int)((c->q.queued +
@@ -265,7 +278,8 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
     c->q.play_end_us = now; /* the client drops what it holds */
     vt_action cancel = {.type = VT_ACT_CANCEL, .gen = old_gen};
     act(c, &cancel, now);
-    double latency_ms = c->clock_us ? (double)(c->clock_us(c->clock_ud) - now) / 1000.0 : 0.0;
+    int64_t flushed_us = c->clock_us ? c->clock_us(c->clock_ud) : now;
+    double latency_ms = (double)(flushed_us - arrived_us) / 1000.0;
     if (latency_ms < 0)
         latency_ms = 0;
     vt__metrics_add_latency(&c->m, latency_ms);
@@ -312,18 +326,16 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
             ack_index = -1;
         }
     }
-    vt_state saved = c->state;
-    c->state = next; /* conversation_state in the events is the state after */
+    /* conversation_state in these two events is the state after */
     vt_event ev = {.type = VT_EV_INTERRUPTION_DETECTED, .confidence = conf, .energy = energy,
                    .chunks_sent = chunks, .latency_ms = latency_ms, .trigger = trig};
-    event(c, &ev, now);
+    event_in(c, &ev, next, now);
     vt_event ri = {.type = VT_EV_RESPONSE_INTERRUPTED, .chunks_sent = chunks,
                    .total_chunks = total > chunks ? total : chunks, .trigger = trig,
                    .text = said ? said : "", .text2 = rest ? rest : ""};
-    event(c, &ri, now);
+    event_in(c, &ri, next, now);
     free(said);
     free(rest);
-    c->state = saved;
     set_state(c, next, trig == VT_TRIGGER_KEY       ? "interrupted by key"
                        : trig == VT_TRIGGER_COMMAND ? "interrupted by spoken command"
                        : trig == VT_TRIGGER_SPEECH  ? "interrupted by speech"
@@ -337,7 +349,8 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
 }
 
 /* Seed 003's criteria (enabled, mode, cooldown, an active answer). */
-static bool try_interrupt(vt_core *c, vt_trigger trig, double conf, double energy, int64_t now)
+static bool try_interrupt(vt_core *c, vt_trigger trig, double conf, double energy,
+                          int64_t arrived_us, int64_t now)
 {
     if (!c->answer_active)
         return false;
@@ -354,7 +367,7 @@ static bool try_interrupt(vt_core *c, vt_trigger trig, double conf, double energ
         if (trig == VT_TRIGGER_SPEECH && conf < c->cfg.interrupt_threshold)
             return false;
     }
-    do_interrupt(c, trig, conf, energy, true, now);
+    do_interrupt(c, trig, conf, energy, true, arrived_us, now);
     return true;
 }
 
@@ -450,23 +463,27 @@ static int64_t turn_deadline(const vt_core *c, const char **why)
     return last_voice + (int64_t)c->cfg.incomplete_silence_ms * 1000;
 }
 
-static void check_turn_end(vt_core *c, int64_t now)
+static int take_final(vt_core *c, uint32_t id, const char *text, int64_t now);
+
+/* Ends the person's turn when its deadline has passed. Returns true when it
+ * let an utterance's interim text stand in for a late final: the caller
+ * runs the timers again (a late final is then stale). */
+static bool check_turn_end(vt_core *c, int64_t now)
 {
     const char *why = "";
     int64_t dl = turn_deadline(c, &why);
     if (dl == INT64_MAX || now < dl)
-        return;
+        return false;
     if (dl != INT64_MIN && strcmp(why, "final text late") == 0) {
         /* the recogniser is behind (a loaded machine): what it heard so far
-         * stands in for the final text, so the person's words are not lost.
-         * The nested call pumps again; a late final is then stale. */
+         * stands in for the final text, so the person's words are not lost */
         for (int i = 0; i < c->n_utts; i++) {
             utt *u = &c->utts[i];
             if (u->belongs && !u->open && !u->has_final) {
                 char *p = strdup(u->partial ? u->partial : "");
-                vt_core_stt_final(c, u->id, p ? p : "", NULL, 0, now);
+                take_final(c, u->id, p ? p : "", now);
                 free(p);
-                return;
+                return true;
             }
         }
     }
@@ -475,7 +492,7 @@ static void check_turn_end(vt_core *c, int64_t now)
         for (int i = c->n_utts - 1; i >= 0; i--)
             if (c->utts[i].belongs && !c->utts[i].open)
                 utt_remove(c, i);
-        return;
+        return false;
     }
     int64_t last_voice = INT64_MIN;
     for (int i = 0; i < c->n_utts; i++)
@@ -483,9 +500,10 @@ static void check_turn_end(vt_core *c, int64_t now)
             last_voice = c->utts[i].end_us;
     char *text = strdup(c->turn_text);
     if (!text)
-        return;
+        return false;
     end_turn(c, text, why, last_voice, now);
     free(text);
+    return false;
 }
 
 /* ---- pump: timers, TTS scheduling, pacer, completion --------------------- */
@@ -611,15 +629,16 @@ static void check_completion(vt_core *c, int64_t now)
 
 static void pump(vt_core *c, int64_t now)
 {
-    if (c->filler_wait && now >= c->filler_deadline_us)
-        play_filler(c, -1, now);
-    if (c->filler_held && now >= c->filler_play_us)
-        play_filler(c, c->filler_index, now);
-    schedule_tts(c, now);
-    release_audio(c, now);
-    schedule_tts(c, now);
-    check_completion(c, now);
-    check_turn_end(c, now);
+    do {
+        if (c->filler_wait && now >= c->filler_deadline_us)
+            play_filler(c, -1, now);
+        if (c->filler_held && now >= c->filler_play_us)
+            play_filler(c, c->filler_index, now);
+        schedule_tts(c, now);
+        release_audio(c, now);
+        schedule_tts(c, now);
+        check_completion(c, now);
+    } while (check_turn_end(c, now));
 }
 
 int64_t vt_core_next_deadline(const vt_core *c)
@@ -756,7 +775,7 @@ static void on_vad_frame(vt_core *c, vad_edge edge, int64_t end_us, int64_t now)
             c->above_ms += frame_ms;
         if (c->above_ms >= c->cfg.min_speech_ms && v->conf >= c->cfg.interrupt_threshold &&
             c->answer_active)
-            try_interrupt(c, VT_TRIGGER_SPEECH, v->conf, v->energy, now);
+            try_interrupt(c, VT_TRIGGER_SPEECH, v->conf, v->energy, now, now);
     } else {
         c->above_ms = 0;
     }
@@ -796,7 +815,7 @@ int vt_core_audio(vt_core *c, const int16_t *pcm, size_t n, int64_t now)
 static void command_check(vt_core *c, const char *text, int64_t now)
 {
     if (c->answer_active && vt_find_command(&c->cfg, text) >= 0)
-        try_interrupt(c, VT_TRIGGER_COMMAND, c->vad.conf, c->vad.energy, now);
+        try_interrupt(c, VT_TRIGGER_COMMAND, c->vad.conf, c->vad.energy, now, now);
 }
 
 static char *joined_turn(vt_core *c, const char *tail)
@@ -845,13 +864,10 @@ int vt_core_stt_partial(vt_core *c, uint32_t id, const char *text, int64_t now)
     return 0;
 }
 
-int vt_core_stt_final(vt_core *c, uint32_t id, const char *text, const vt_word *words,
-                      size_t n_words, int64_t now)
+/* An utterance's final text (or the interim text standing in for it).
+ * 0 or VT_ESTALE; the caller runs the timers (pump). */
+static int take_final(vt_core *c, uint32_t id, const char *text, int64_t now)
 {
-    (void)words;
-    (void)n_words;
-    if (!c || !text)
-        return VT_EINVAL;
     utt *u = utt_find(c, id);
     if (!u || u->has_final)
         return VT_ESTALE; /* gone, or its interim text already stood in */
@@ -881,7 +897,6 @@ int vt_core_stt_final(vt_core *c, uint32_t id, const char *text, const vt_word *
                 utt_remove(c, i);
                 break;
             }
-        pump(c, now);
         return 0;
     }
     if (clean[0]) {
@@ -896,11 +911,24 @@ int vt_core_stt_final(vt_core *c, uint32_t id, const char *text, const vt_word *
                        .text = c->turn_text};
         act(c, &j, now);
     }
+    return 0;
+}
+
+int vt_core_stt_final(vt_core *c, uint32_t id, const char *text, const vt_word *words,
+                      size_t n_words, int64_t now)
+{
+    (void)words; /* the turn is built from text; word times are not used yet */
+    (void)n_words;
+    if (!c || !text)
+        return VT_EINVAL;
+    int rc = take_final(c, id, text, now);
+    if (rc)
+        return rc;
     pump(c, now);
     return 0;
 }
 
-int vt_core_keyword(vt_core *c, const char *word, int64_t now)
+int vt_core_keyword(vt_core *c, const char *word, int64_t heard_us, int64_t now)
 {
     if (!c || !word)
         return VT_EINVAL;
@@ -912,7 +940,7 @@ int vt_core_keyword(vt_core *c, const char *word, int64_t now)
             known = 1;
     if (!known)
         return VT_EINVAL;
-    try_interrupt(c, VT_TRIGGER_COMMAND, c->vad.conf, c->vad.energy, now);
+    try_interrupt(c, VT_TRIGGER_COMMAND, c->vad.conf, c->vad.energy, heard_us, now);
     pump(c, now);
     return 0;
 }
@@ -921,7 +949,7 @@ int vt_core_key(vt_core *c, int64_t now)
 {
     if (!c)
         return VT_EINVAL;
-    int rc = try_interrupt(c, VT_TRIGGER_KEY, 0, 0, now) ? 0 : VT_ESTATE;
+    int rc = try_interrupt(c, VT_TRIGGER_KEY, 0, 0, now, now) ? 0 : VT_ESTATE;
     pump(c, now);
     return rc;
 }
@@ -935,7 +963,7 @@ int vt_core_text(vt_core *c, const char *text, int64_t now)
     if (l == 0)
         return VT_EINVAL;
     if (c->answer_active)
-        do_interrupt(c, VT_TRIGGER_TEXT, 0, 0, false, now);
+        do_interrupt(c, VT_TRIGGER_TEXT, 0, 0, false, now, now);
     if (c->state == VT_STATE_ACKNOWLEDGING) {
         vt__outq_flush(&c->q);
         set_state(c, VT_STATE_LISTENING, "typed message", now);
@@ -943,6 +971,22 @@ int vt_core_text(vt_core *c, const char *text, int64_t now)
     end_turn(c, text, "typed message", now, now);
     pump(c, now);
     return 0;
+}
+
+/* The answer's next tokens, and its end (the caller checked the generation). */
+static void answer_token(vt_core *c, const char *tok, int64_t now)
+{
+    str_append(&c->answer_text, &c->answer_len, &c->answer_cap, tok);
+    vt__phrase_push(&c->pb, tok);
+    drain_phrases(c, false);
+    pump(c, now);
+}
+
+static void answer_done(vt_core *c, int64_t now)
+{
+    c->llm_done = true;
+    drain_phrases(c, true);
+    pump(c, now);
 }
 
 int vt_core_say(vt_core *c, const char *text, int64_t now)
@@ -958,7 +1002,10 @@ int vt_core_say(vt_core *c, const char *text, int64_t now)
     c->first_audio = c->first_answer_audio = false;
     c->chunks_sent = c->total_chunks = 0;
     set_state(c, VT_STATE_THINKING, "the tutor speaks first", now);
-    return vt_core_llm_token(c, c->gen, text, now) ? VT_ESTATE : vt_core_llm_done(c, c->gen, now);
+    /* the text is the whole answer: one token, then its end */
+    answer_token(c, text, now);
+    answer_done(c, now);
+    return 0;
 }
 
 int vt_core_verdict(vt_core *c, uint32_t req, int complete, int64_t now)
@@ -989,10 +1036,7 @@ int vt_core_llm_token(vt_core *c, uint32_t gen, const char *tok, int64_t now)
         return VT_EINVAL;
     if (gen != c->gen || !c->answer_active || c->llm_done)
         return VT_ESTALE;
-    str_append(&c->answer_text, &c->answer_len, &c->answer_cap, tok);
-    vt__phrase_push(&c->pb, tok);
-    drain_phrases(c, false);
-    pump(c, now);
+    answer_token(c, tok, now);
     return 0;
 }
 
@@ -1002,9 +1046,7 @@ int vt_core_llm_done(vt_core *c, uint32_t gen, int64_t now)
         return VT_EINVAL;
     if (gen != c->gen || !c->answer_active || c->llm_done)
         return VT_ESTALE;
-    c->llm_done = true;
-    drain_phrases(c, true);
-    pump(c, now);
+    answer_done(c, now);
     return 0;
 }
 

@@ -218,7 +218,6 @@ struct vt_session {
     const vt_brain_ops *brain;
     void *brain_ctx;
     uint32_t rng;
-    int64_t lat_bias;          /* added to the measuring clock (see kw_deliver) */
     int64_t last_deadline;
 
     /* speech lane: loop-thread side */
@@ -253,8 +252,8 @@ static void session_free(vt_session *s);
 
 static int64_t session_clock(void *ud)
 {
-    vt_session *s = ud;
-    return vt_now_us() + s->lat_bias;
+    (void)ud;
+    return vt_now_us();
 }
 
 static void reschedule(vt_session *s)
@@ -464,9 +463,7 @@ static void speech_progress(void *arg, void *msg)
                 break;
             /* the decision is made now, but the input that triggered it
              * arrived at m->t: the latency reported covers the decoding */
-            s->lat_bias = now - m->t;
-            vt_core_keyword(s->core, m->text, now);
-            s->lat_bias = 0;
+            vt_core_keyword(s->core, m->text, m->t, now);
             break;
         case SMSG_ERROR:
             report(s, "session_error", m->text);
