@@ -23,13 +23,6 @@
 #define PARTIAL_EVERY_SAMPLES (VT_IN_RATE / 5) /* interim text every 200 ms of audio */
 #define MAX_QUEUED_AUDIO (VT_IN_RATE * 30)   /* the speech lane may fall 30 s behind */
 
-int64_t vt_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- the runtime ----------------------------------------------------------- */
 
 struct vt_runtime {
