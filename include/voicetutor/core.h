@@ -134,11 +134,17 @@ typedef struct vt_clip {
 } vt_clip;
 
 /* ---- words with timings ----------------------------------------------- */
+/* start and end are always sample offsets into the audio the word lies in,
+ * at that audio's rate: for TTS (vt_core_tts_audio) from the start of the
+ * chunk at cfg.out_rate; for STT (vt_core_stt_final) from the start of the
+ * utterance at VT_IN_RATE. Engines that count in ms convert at the boundary
+ * (VT_MS_TO_IN_SAMPLES). */
 typedef struct vt_word {
     const char *text;
-    uint32_t start;   /* sample offset (TTS: in the chunk; STT: ms) */
-    uint32_t end;
+    uint32_t start;   /* first sample of the word */
+    uint32_t end;     /* one past its last sample */
 } vt_word;
+#define VT_MS_TO_IN_SAMPLES(ms) ((uint32_t)(ms) * (VT_IN_RATE / 1000))
 
 /* ---- states ----------------------------------------------------------- */
 typedef enum {
@@ -238,6 +244,8 @@ void vt_core_set_clock(vt_core *c, int64_t (*clock_us)(void *ud), void *ud);
 /* events in */
 int vt_core_audio(vt_core *c, const int16_t *pcm, size_t n, int64_t now_us);
 int vt_core_stt_partial(vt_core *c, uint32_t utt, const char *text, int64_t now_us);
+/* words (may be NULL): offsets in samples at VT_IN_RATE from the start of
+ * the utterance (see vt_word). */
 int vt_core_stt_final(vt_core *c, uint32_t utt, const char *text,
                       const vt_word *words, size_t n_words, int64_t now_us);
 /* A keyword spotter's hit. heard_us: when the audio that held the word

@@ -444,8 +444,9 @@ static void speech_progress(void *arg, void *msg)
             size_t n = 0;
             if (m->res)
                 for (; n < m->res->n_words && n < 128; n++)
-                    words[n] = (vt_word){m->res->words[n].text, m->res->words[n].start_ms,
-                                         m->res->words[n].end_ms};
+                    words[n] = (vt_word){m->res->words[n].text,
+                                         VT_MS_TO_IN_SAMPLES(m->res->words[n].start_ms),
+                                         VT_MS_TO_IN_SAMPLES(m->res->words[n].end_ms)};
             vt_core_stt_final(s->core, m->utt, m->text, words, n, now);
             break;
         }
