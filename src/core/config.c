@@ -51,11 +51,56 @@ void vt_config_default(vt_config *cfg)
     cfg->seed = 1;
 }
 
-#define CHECK_RANGE(field, lo, hi)                                                   \
+/* The settable numeric ranges, in the order vt_config declares them. One
+ * table for config parsing, the core's configure_interruption and the
+ * server's request checks (vt_range_find). vad_frame_ms is a choice (10 or
+ * 20), not a range, and is checked on its own. */
+#define VT_RANGE_TABLE(X)                     \
+    X(out_rate, 8000, 48000)                  \
+    X(out_frame_ms, 10, 100)                  \
+    X(vad_start_confidence, 0.1, 5.0)         \
+    X(vad_end_confidence, 0.05, 5.0)          \
+    X(vad_start_ms, 10, 1000)                 \
+    X(vad_hangover_ms, 20, 2000)              \
+    X(vad_floor_init, 1.0, 20000.0)           \
+    X(vad_floor_min, 1.0, 20000.0)            \
+    X(stt_preroll_ms, 0, 2000)                \
+    X(complete_silence_ms, 100, 10000)        \
+    X(incomplete_silence_ms, 100, 20000)      \
+    X(final_wait_ms, 0, 20000)                \
+    X(interrupt_threshold, 0.5, 3.0)          \
+    X(interrupt_cooldown_ms, 100, 5000)       \
+    X(min_speech_ms, 0, 3000)                 \
+    X(n_commands, 0, VT_MAX_COMMANDS)         \
+    X(filler_deadline_ms, 0, 10000)           \
+    X(filler_delay_ms, 0, 10000)              \
+    X(phrase_first_min_chars, 1, 1000)        \
+    X(phrase_min_chars, 1, 1000)              \
+    X(phrase_max_chars, 20, 2000)             \
+    X(pacer_lead_ms, 0, 2000)                 \
+    X(tts_lookahead_ms, 200, 60000)
+
+#define RANGE_INDEX(field, lo, hi) RANGE_##field,
+enum { VT_RANGE_TABLE(RANGE_INDEX) N_RANGES };
+#define RANGE_ENTRY(field, lo, hi) {#field, (lo), (hi)},
+const vt_range vt_ranges[] = {VT_RANGE_TABLE(RANGE_ENTRY){NULL, 0, 0}};
+
+const vt_range *vt_range_find(const char *name)
+{
+    if (!name)
+        return NULL;
+    for (const vt_range *r = vt_ranges; r->name; r++)
+        if (strcmp(r->name, name) == 0)
+            return r;
+    return NULL;
+}
+
+#define CHECK_RANGE(field)                                                           \
     do {                                                                             \
-        if (!(cfg->field >= (lo) && cfg->field <= (hi))) {                           \
-            snprintf(err, errlen, "%s: %g is out of range (%g to %g)", #field,      \
-                     (double)cfg->field, (double)(lo), (double)(hi));                \
+        const vt_range *r_ = &vt_ranges[RANGE_##field];                              \
+        if (!(cfg->field >= r_->min && cfg->field <= r_->max)) {                     \
+            snprintf(err, errlen, "%s: %g is out of range (%g to %g)", r_->name,     \
+                     (double)cfg->field, r_->min, r_->max);                          \
             return VT_EINVAL;                                                        \
         }                                                                            \
     } while (0)
@@ -71,55 +116,55 @@ int vt_config_validate(const vt_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "config: missing");
         return VT_EINVAL;
     }
-    CHECK_RANGE(out_rate, 8000, 48000);
+    CHECK_RANGE(out_rate);
     if (cfg->vad_frame_ms != 10 && cfg->vad_frame_ms != 20) {
         snprintf(err, errlen, "vad_frame_ms: %d is not allowed (10 or 20)", cfg->vad_frame_ms);
         return VT_EINVAL;
     }
-    CHECK_RANGE(out_frame_ms, 10, 100);
-    CHECK_RANGE(vad_start_confidence, 0.1, 5.0);
-    CHECK_RANGE(vad_end_confidence, 0.05, 5.0);
+    CHECK_RANGE(out_frame_ms);
+    CHECK_RANGE(vad_start_confidence);
+    CHECK_RANGE(vad_end_confidence);
     if (cfg->vad_end_confidence > cfg->vad_start_confidence) {
         snprintf(err, errlen, "vad_end_confidence: %g must not exceed vad_start_confidence %g",
                  cfg->vad_end_confidence, cfg->vad_start_confidence);
         return VT_EINVAL;
     }
-    CHECK_RANGE(vad_start_ms, 10, 1000);
-    CHECK_RANGE(vad_hangover_ms, 20, 2000);
-    CHECK_RANGE(vad_floor_init, 1.0, 20000.0);
-    CHECK_RANGE(vad_floor_min, 1.0, 20000.0);
-    CHECK_RANGE(stt_preroll_ms, 0, 2000);
-    CHECK_RANGE(complete_silence_ms, 100, 10000);
-    CHECK_RANGE(incomplete_silence_ms, 100, 20000);
+    CHECK_RANGE(vad_start_ms);
+    CHECK_RANGE(vad_hangover_ms);
+    CHECK_RANGE(vad_floor_init);
+    CHECK_RANGE(vad_floor_min);
+    CHECK_RANGE(stt_preroll_ms);
+    CHECK_RANGE(complete_silence_ms);
+    CHECK_RANGE(incomplete_silence_ms);
     if (cfg->incomplete_silence_ms < cfg->complete_silence_ms) {
         snprintf(err, errlen,
                  "incomplete_silence_ms: %d must be at least complete_silence_ms %d",
                  cfg->incomplete_silence_ms, cfg->complete_silence_ms);
         return VT_EINVAL;
     }
-    CHECK_RANGE(final_wait_ms, 0, 20000);
-    CHECK_RANGE(interrupt_threshold, 0.5, 3.0);
-    CHECK_RANGE(interrupt_cooldown_ms, 100, 5000);
-    CHECK_RANGE(min_speech_ms, 0, 3000);
+    CHECK_RANGE(final_wait_ms);
+    CHECK_RANGE(interrupt_threshold);
+    CHECK_RANGE(interrupt_cooldown_ms);
+    CHECK_RANGE(min_speech_ms);
     if (cfg->interrupt_mode < VT_MODE_COMMANDS || cfg->interrupt_mode > VT_MODE_BOTH) {
         snprintf(err, errlen, "interrupt_mode: %d is not a mode (commands, speech, both)",
                  (int)cfg->interrupt_mode);
         return VT_EINVAL;
     }
-    CHECK_RANGE(n_commands, 0, VT_MAX_COMMANDS);
-    CHECK_RANGE(filler_deadline_ms, 0, 10000);
-    CHECK_RANGE(filler_delay_ms, 0, 10000);
-    CHECK_RANGE(phrase_first_min_chars, 1, 1000);
-    CHECK_RANGE(phrase_min_chars, 1, 1000);
-    CHECK_RANGE(phrase_max_chars, 20, 2000);
+    CHECK_RANGE(n_commands);
+    CHECK_RANGE(filler_deadline_ms);
+    CHECK_RANGE(filler_delay_ms);
+    CHECK_RANGE(phrase_first_min_chars);
+    CHECK_RANGE(phrase_min_chars);
+    CHECK_RANGE(phrase_max_chars);
     if (cfg->phrase_max_chars < cfg->phrase_min_chars ||
         cfg->phrase_max_chars < cfg->phrase_first_min_chars) {
         snprintf(err, errlen, "phrase_max_chars: %d must be at least the minimum lengths",
                  cfg->phrase_max_chars);
         return VT_EINVAL;
     }
-    CHECK_RANGE(pacer_lead_ms, 0, 2000);
-    CHECK_RANGE(tts_lookahead_ms, 200, 60000);
+    CHECK_RANGE(pacer_lead_ms);
+    CHECK_RANGE(tts_lookahead_ms);
     return 0;
 }
 
@@ -141,7 +186,7 @@ int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t er
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
         char word[256];
-        size_t wl = text_norm_word(p, len, word, sizeof word);
+        size_t wl = vt__text_norm_word(p, len, word, sizeof word);
         if (wl > 0) {
             if (wl >= VT_MAX_COMMAND_LEN) {
                 snprintf(err, errlen, "commands: \"%s\" is too long (at most %d characters)",

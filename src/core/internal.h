@@ -1,7 +1,8 @@
 /*
  * Internal structures of the core, shared by its modules (vad, text, phrase,
- * outq, transcript, metrics, conversation). Nothing here does I/O.
- * Internal non-static names use the vt__ prefix or a module prefix.
+ * outq, transcript, metrics, and the conversation's four files). Nothing
+ * here does I/O.
+ * Internal non-static names use the vt__ prefix (public ones are vt_*).
  */
 #ifndef VT_CORE_INTERNAL_H
 #define VT_CORE_INTERNAL_H
@@ -28,17 +29,17 @@ typedef struct vad {
     int64_t last_voice_us;       /* end of the last frame >= end_conf */
 } vad;
 
-void vad_init(vad *v, const vt_config *cfg);
+void vt__vad_init(vad *v, const vt_config *cfg);
 /* Process one full frame ending at end_us. */
-vad_edge vad_frame(vad *v, const int16_t *frame, int64_t end_us);
-double vad_confidence(double rms, double floor);
+vad_edge vt__vad_frame(vad *v, const int16_t *frame, int64_t end_us);
+double vt__vad_confidence(double rms, double floor);
 
 /* ---- text.c: words, commands, the heuristic judge --------------------- */
 /* Lower-case word tokens without punctuation: "Stop, what?" -> stop what */
-size_t text_norm_word(const char *in, size_t len, char *out, size_t cap);
-size_t text_count_words(const char *s);
+size_t vt__text_norm_word(const char *in, size_t len, char *out, size_t cap);
+size_t vt__text_count_words(const char *s);
 /* Byte offset just past the first k whitespace tokens of s. */
-size_t text_prefix_words(const char *s, size_t k);
+size_t vt__text_prefix_words(const char *s, size_t k);
 
 /* ---- phrase.c: LLM tokens -> TTS phrases (seed 004) -------------------- */
 typedef struct phrase_buf {
@@ -48,12 +49,12 @@ typedef struct phrase_buf {
     int first_min, min, max;
 } phrase_buf;
 
-void phrase_init(phrase_buf *p, const vt_config *cfg);
-void phrase_free(phrase_buf *p);
-void phrase_reset(phrase_buf *p);
-int phrase_push(phrase_buf *p, const char *tok);
+void vt__phrase_init(phrase_buf *p, const vt_config *cfg);
+void vt__phrase_free(phrase_buf *p);
+void vt__phrase_reset(phrase_buf *p);
+int vt__phrase_push(phrase_buf *p, const char *tok);
 /* Next ready phrase into out (malloc'd) or NULL. final: flush the rest. */
-char *phrase_next(phrase_buf *p, bool final);
+char *vt__phrase_next(phrase_buf *p, bool final);
 
 /* ---- outq.c: the output queue and the pacer (seed 004) ---------------- */
 typedef struct seg_word {
@@ -81,17 +82,17 @@ typedef struct outq {
     uint64_t released;   /* samples released since the session began */
 } outq;
 
-void outq_init(outq *q, const vt_config *cfg);
-void outq_flush(outq *q);
-int outq_push_clip(outq *q, vt_audio_kind kind, uint32_t gen, const vt_clip *clip);
-int outq_push_chunk(outq *q, uint32_t gen, uint32_t phrase, const int16_t *pcm, size_t n,
+void vt__outq_init(outq *q, const vt_config *cfg);
+void vt__outq_flush(outq *q);
+int vt__outq_push_clip(outq *q, vt_audio_kind kind, uint32_t gen, const vt_clip *clip);
+int vt__outq_push_chunk(outq *q, uint32_t gen, uint32_t phrase, const int16_t *pcm, size_t n,
                     const vt_word *words, size_t n_words);
-int64_t outq_us(const outq *q, size_t samples);
+int64_t vt__outq_us(const outq *q, size_t samples);
 /* Microseconds of audio ahead of playback (queued + held by the client). */
-int64_t outq_ahead_us(const outq *q, int64_t now);
-bool outq_playing(const outq *q, int64_t now);
-int64_t outq_next_release(const outq *q);
-size_t outq_memory(const outq *q);
+int64_t vt__outq_ahead_us(const outq *q, int64_t now);
+bool vt__outq_playing(const outq *q, int64_t now);
+int64_t vt__outq_next_release(const outq *q);
+size_t vt__outq_memory(const outq *q);
 
 /* ---- transcript.c: history of what was actually said ----------------- */
 typedef struct transcript {
@@ -100,11 +101,11 @@ typedef struct transcript {
     size_t max_turns;
 } transcript;
 
-void transcript_init(transcript *t);
-void transcript_free(transcript *t);
-int transcript_add(transcript *t, vt_role role, const char *text, const char *unspoken,
+void vt__transcript_init(transcript *t);
+void vt__transcript_free(transcript *t);
+int vt__transcript_add(transcript *t, vt_role role, const char *text, const char *unspoken,
                    int interrupted);
-size_t transcript_memory(const transcript *t);
+size_t vt__transcript_memory(const transcript *t);
 
 /* ---- metrics.c ---------------------------------------------------------- */
 typedef struct metrics {
@@ -115,10 +116,10 @@ typedef struct metrics {
     double last_first_audio_ms, last_first_answer_ms;
 } metrics;
 
-void metrics_add_latency(metrics *m, double ms);
-void metrics_get(const metrics *m, vt_metrics *out);
+void vt__metrics_add_latency(metrics *m, double ms);
+void vt__metrics_get(const metrics *m, vt_metrics *out);
 
-/* ---- conversation.c ------------------------------------------------------ */
+/* ---- the conversation: conversation.c, turn_taking.c, answer.c, utterance.c */
 #define MAX_UTTS 8
 typedef struct utt {
     uint32_t id;
@@ -202,5 +203,39 @@ struct vt_core {
     int ack_next;
     uint64_t rng;
 };
+
+/* conversation.c: what every part of the state machine shares */
+void vt__act(vt_core *c, vt_action *a, int64_t now);
+/* An event with the current conversation_state; vt__event_in names the
+ * state explicitly (an interruption's events carry the state it leads to). */
+void vt__event(vt_core *c, vt_event *ev, int64_t now);
+void vt__event_in(vt_core *c, vt_event *ev, vt_state s, int64_t now);
+/* The one function that changes state: one VT_ACT_STATE per change. */
+void vt__set_state(vt_core *c, vt_state to, const char *why, int64_t now);
+int vt__str_append(char **buf, size_t *len, size_t *cap, const char *s);
+/* Ends every entry point: the answer's timers, then the end of turn. */
+void vt__pump(vt_core *c, int64_t now);
+
+/* turn_taking.c: interruption and end of turn */
+/* Seed 003's criteria; arrived_us is when the triggering input arrived
+ * (interruption_latency_ms runs from it). True when it interrupted. */
+bool vt__try_interrupt(vt_core *c, vt_trigger trig, double conf, double energy,
+                       int64_t arrived_us, int64_t now);
+/* When the current turn ends (INT64_MAX: not yet known; INT64_MIN: now). */
+int64_t vt__turn_deadline(const vt_core *c, const char **why);
+/* True when a late final's stand-in was taken: run the timers again. */
+bool vt__check_turn_end(vt_core *c, int64_t now);
+
+/* answer.c: the output side */
+void vt__answer_clear(vt_core *c);
+/* Cut the answer at what was heard (memory, then clear); *said and *rest
+ * are malloc'd (or NULL) for the caller to free. */
+void vt__answer_cut(vt_core *c, char **said, char **rest);
+void vt__answer_pump(vt_core *c, int64_t now);
+
+/* utterance.c: the person's utterances */
+void vt__utt_remove(vt_core *c, int i);
+/* An utterance's final text: 0 or VT_ESTALE; the caller pumps. */
+int vt__take_final(vt_core *c, uint32_t id, const char *text, int64_t now);
 
 #endif

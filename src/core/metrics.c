@@ -6,7 +6,7 @@
 #include "core/internal.h"
 #include <string.h>
 
-void metrics_add_latency(metrics *m, double ms)
+void vt__metrics_add_latency(metrics *m, double ms)
 {
     m->total_interruptions++;
     m->lat[m->lat_next] = ms;
@@ -15,7 +15,7 @@ void metrics_add_latency(metrics *m, double ms)
         m->n_lat++;
 }
 
-void metrics_get(const metrics *m, vt_metrics *out)
+void vt__metrics_get(const metrics *m, vt_metrics *out)
 {
     memset(out, 0, sizeof *out);
     out->total_interruptions = m->total_interruptions;

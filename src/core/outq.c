@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void outq_init(outq *q, const vt_config *cfg)
+void vt__outq_init(outq *q, const vt_config *cfg)
 {
     memset(q, 0, sizeof *q);
     q->rate = cfg->out_rate;
@@ -29,7 +29,7 @@ static void seg_free(seg *s)
     free(s);
 }
 
-void outq_flush(outq *q)
+void vt__outq_flush(outq *q)
 {
     seg *s = q->head;
     while (s) {
@@ -51,7 +51,7 @@ static void append(outq *q, seg *s)
     q->queued += s->n;
 }
 
-int outq_push_clip(outq *q, vt_audio_kind kind, uint32_t gen, const vt_clip *clip)
+int vt__outq_push_clip(outq *q, vt_audio_kind kind, uint32_t gen, const vt_clip *clip)
 {
     if (!clip || !clip->pcm || clip->n == 0)
         return VT_EINVAL;
@@ -66,7 +66,7 @@ int outq_push_clip(outq *q, vt_audio_kind kind, uint32_t gen, const vt_clip *cli
     return 0;
 }
 
-int outq_push_chunk(outq *q, uint32_t gen, uint32_t phrase, const int16_t *pcm, size_t n,
+int vt__outq_push_chunk(outq *q, uint32_t gen, uint32_t phrase, const int16_t *pcm, size_t n,
                     const vt_word *words, size_t n_words)
 {
     if (!pcm || n == 0)
@@ -96,37 +96,37 @@ int outq_push_chunk(outq *q, uint32_t gen, uint32_t phrase, const int16_t *pcm, 
     return 0;
 }
 
-int64_t outq_us(const outq *q, size_t samples)
+int64_t vt__outq_us(const outq *q, size_t samples)
 {
     return (int64_t)samples * 1000000 / q->rate;
 }
 
-int64_t outq_ahead_us(const outq *q, int64_t now)
+int64_t vt__outq_ahead_us(const outq *q, int64_t now)
 {
     int64_t held = q->play_end_us > now ? q->play_end_us - now : 0;
-    return held + outq_us(q, q->queued);
+    return held + vt__outq_us(q, q->queued);
 }
 
-bool outq_playing(const outq *q, int64_t now)
+bool vt__outq_playing(const outq *q, int64_t now)
 {
     return q->head != NULL || q->play_end_us > now;
 }
 
 /* When the head slice may leave; INT64_MAX when nothing is queued. */
-int64_t outq_next_release(const outq *q)
+int64_t vt__outq_next_release(const outq *q)
 {
     if (!q->head)
         return INT64_MAX;
     size_t left = q->head->n - q->head->pos;
     size_t n = left < (size_t)q->frame_samples ? left : (size_t)q->frame_samples;
-    int64_t d = outq_us(q, n);
+    int64_t d = vt__outq_us(q, n);
     int64_t lead = q->lead_us > d ? q->lead_us : d;
     if (q->play_end_us == INT64_MIN)
         return INT64_MIN;
     return q->play_end_us + d - lead;
 }
 
-size_t outq_memory(const outq *q)
+size_t vt__outq_memory(const outq *q)
 {
     size_t b = 0;
     for (const seg *s = q->head; s; s = s->next)

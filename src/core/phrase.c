@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void phrase_init(phrase_buf *p, const vt_config *cfg)
+void vt__phrase_init(phrase_buf *p, const vt_config *cfg)
 {
     memset(p, 0, sizeof *p);
     p->first_min = cfg->phrase_first_min_chars;
@@ -19,14 +19,14 @@ void phrase_init(phrase_buf *p, const vt_config *cfg)
     p->max = cfg->phrase_max_chars;
 }
 
-void phrase_free(phrase_buf *p)
+void vt__phrase_free(phrase_buf *p)
 {
     free(p->buf);
     p->buf = NULL;
     p->len = p->cap = 0;
 }
 
-void phrase_reset(phrase_buf *p)
+void vt__phrase_reset(phrase_buf *p)
 {
     p->len = 0;
     p->first_done = false;
@@ -34,7 +34,7 @@ void phrase_reset(phrase_buf *p)
         p->buf[0] = 0;
 }
 
-int phrase_push(phrase_buf *p, const char *tok)
+int vt__phrase_push(phrase_buf *p, const char *tok)
 {
     if (!tok)
         return VT_EINVAL;
@@ -65,7 +65,7 @@ static bool is_clause_end(char c)
     return c == ',' || c == ';' || c == ':';
 }
 
-char *phrase_next(phrase_buf *p, bool final)
+char *vt__phrase_next(phrase_buf *p, bool final)
 {
     size_t start = 0;
     while (start < p->len && isspace((unsigned char)p->buf[start]))
@@ -116,7 +116,7 @@ char *phrase_next(phrase_buf *p, bool final)
     p->first_done = true;
     if (end == 0) {
         free(out);
-        return phrase_next(p, final);
+        return vt__phrase_next(p, final);
     }
     return out;
 }

@@ -8,7 +8,7 @@
 #include <ctype.h>
 #include <string.h>
 
-size_t text_norm_word(const char *in, size_t len, char *out, size_t cap)
+size_t vt__text_norm_word(const char *in, size_t len, char *out, size_t cap)
 {
     size_t o = 0;
     bool space = false;
@@ -30,7 +30,7 @@ size_t text_norm_word(const char *in, size_t len, char *out, size_t cap)
     return o;
 }
 
-size_t text_count_words(const char *s)
+size_t vt__text_count_words(const char *s)
 {
     size_t n = 0;
     bool in = false;
@@ -45,7 +45,7 @@ size_t text_count_words(const char *s)
     return n;
 }
 
-size_t text_prefix_words(const char *s, size_t k)
+size_t vt__text_prefix_words(const char *s, size_t k)
 {
     size_t i = 0, n = 0;
     if (!s)
@@ -78,7 +78,7 @@ int vt_find_command(const vt_config *cfg, const char *text)
     if (!cfg || !text)
         return -1;
     char norm[1024];
-    size_t n = text_norm_word(text, strlen(text), norm, sizeof norm);
+    size_t n = vt__text_norm_word(text, strlen(text), norm, sizeof norm);
     for (size_t pos = 0; pos < n; pos++) {
         if (pos > 0 && norm[pos - 1] != ' ')
             continue;
@@ -100,16 +100,16 @@ size_t vt_strip_command(const vt_config *cfg, const char *text, char *out, size_
     for (;;) {
         /* normalize the first few words and test each command as a prefix */
         char norm[256];
-        size_t skip = text_prefix_words(p, 3);
-        text_norm_word(p, skip, norm, sizeof norm);
+        size_t skip = vt__text_prefix_words(p, 3);
+        vt__text_norm_word(p, skip, norm, sizeof norm);
         int hit = -1;
         for (int c = 0; c < cfg->n_commands && hit < 0; c++)
             if (cfg->commands[c][0] && match_at(norm, 0, cfg->commands[c]))
                 hit = c;
         if (hit < 0)
             break;
-        size_t words = text_count_words(cfg->commands[hit]);
-        p += text_prefix_words(p, words);
+        size_t words = vt__text_count_words(cfg->commands[hit]);
+        p += vt__text_prefix_words(p, words);
         while (*p && (isspace((unsigned char)*p) || ispunct((unsigned char)*p)))
             p++;
     }
@@ -162,7 +162,7 @@ int vt_judge_heuristic(const char *text)
     while (s > 0 && !isspace((unsigned char)text[s - 1]))
         s--;
     char last[64];
-    text_norm_word(text + s, len - s, last, sizeof last);
+    vt__text_norm_word(text + s, len - s, last, sizeof last);
     if (!last[0])
         return 1;
     for (int i = 0; k_open_words[i]; i++)

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void transcript_init(transcript *t)
+void vt__transcript_init(transcript *t)
 {
     memset(t, 0, sizeof *t);
     t->max_turns = 200;
@@ -21,7 +21,7 @@ static void turn_free(vt_turn *x)
     free(x->unspoken);
 }
 
-void transcript_free(transcript *t)
+void vt__transcript_free(transcript *t)
 {
     for (size_t i = 0; i < t->n; i++)
         turn_free(&t->turns[i]);
@@ -34,7 +34,7 @@ static char *dup_or_null(const char *s)
     return s ? strdup(s) : NULL;
 }
 
-int transcript_add(transcript *t, vt_role role, const char *text, const char *unspoken,
+int vt__transcript_add(transcript *t, vt_role role, const char *text, const char *unspoken,
                    int interrupted)
 {
     if (t->n == t->max_turns && t->n > 0) {
@@ -64,7 +64,7 @@ int transcript_add(transcript *t, vt_role role, const char *text, const char *un
     return 0;
 }
 
-size_t transcript_memory(const transcript *t)
+size_t vt__transcript_memory(const transcript *t)
 {
     size_t b = t->cap * sizeof *t->turns;
     for (size_t i = 0; i < t->n; i++) {

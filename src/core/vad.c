@@ -12,14 +12,14 @@
 #include <math.h>
 #include <string.h>
 
-double vad_confidence(double rms, double floor)
+double vt__vad_confidence(double rms, double floor)
 {
     if (rms <= floor || floor <= 0)
         return 0.0;
     return 2.0 * log10(rms / floor);
 }
 
-void vad_init(vad *v, const vt_config *cfg)
+void vt__vad_init(vad *v, const vt_config *cfg)
 {
     memset(v, 0, sizeof *v);
     v->frame_samples = VT_IN_RATE * cfg->vad_frame_ms / 1000;
@@ -37,7 +37,7 @@ void vad_init(vad *v, const vt_config *cfg)
         v->hang_frames = 1;
 }
 
-vad_edge vad_frame(vad *v, const int16_t *frame, int64_t end_us)
+vad_edge vt__vad_frame(vad *v, const int16_t *frame, int64_t end_us)
 {
     double acc = 0;
     for (int i = 0; i < v->frame_samples; i++)
@@ -45,7 +45,7 @@ vad_edge vad_frame(vad *v, const int16_t *frame, int64_t end_us)
     double rms = sqrt(acc / v->frame_samples);
     int64_t frame_us = (int64_t)v->frame_samples * 1000000 / VT_IN_RATE;
     v->energy = rms;
-    v->conf = vad_confidence(rms, v->floor);
+    v->conf = vt__vad_confidence(rms, v->floor);
 
     if (!v->in_speech) {
         if (v->conf >= v->start_conf) {

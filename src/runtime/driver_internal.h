@@ -44,7 +44,6 @@ struct vt_session {
     int jobs;                  /* jobs in flight */
     char character[64];
     vt_filler_desc *fill_desc;
-    int64_t lat_bias;          /* added to the measuring clock for one call (keywords) */
     int64_t last_deadline;
     size_t partial_every;      /* samples of audio between interim texts */
 

@@ -9,7 +9,7 @@
 
 #include <stdlib.h>
 
-#include "runtime/session.h" /* vt_now_us */
+#include "util/clock.h"
 #include "voicetutor/core.h"
 
 

@@ -179,8 +179,9 @@ static void speech_progress(void *arg, void *msg)
             size_t n = 0;
             if (m->res)
                 for (; n < m->res->n_words && n < 128; n++)
-                    words[n] = (vt_word){m->res->words[n].text, m->res->words[n].start_ms,
-                                         m->res->words[n].end_ms};
+                    words[n] = (vt_word){m->res->words[n].text,
+                                         VT_MS_TO_IN_SAMPLES(m->res->words[n].start_ms),
+                                         VT_MS_TO_IN_SAMPLES(m->res->words[n].end_ms)};
             vt_core_stt_final(s->core, m->utt, m->text, words, n, now);
             break;
         }
@@ -191,9 +192,7 @@ static void speech_progress(void *arg, void *msg)
                 break;
             /* the decision is made now, but the input that triggered it
              * arrived at m->t: the latency reported covers the decoding */
-            s->lat_bias = now - m->t;
-            vt_core_keyword(s->core, m->text, now);
-            s->lat_bias = 0;
+            vt_core_keyword(s->core, m->text, m->t, now);
             break;
         case SMSG_ERROR:
             vt__drv_report(s, "session_error", m->text);

@@ -11,20 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "engines/brain/brain.h"
 #include "engines/speech/speech.h"
 #include "runtime/driver.h"
 #include "runtime/pool.h"
-
-int64_t vt_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- the runtime ----------------------------------------------------------- */
 

@@ -56,6 +56,33 @@ static void out_of_range_is_refused_with_a_message(void **st)
     assert_int_equal(vt_core_create(&c, NULL, NULL, &core, err, sizeof err), VT_EINVAL);
 }
 
+static void one_range_table(void **st)
+{
+    (void)st;
+    const vt_range *r = vt_range_find("interrupt_threshold");
+    assert_non_null(r);
+    assert_true(r->min == 0.5 && r->max == 3.0);
+    r = vt_range_find("interrupt_cooldown_ms");
+    assert_non_null(r);
+    assert_true(r->min == 100 && r->max == 5000);
+    assert_null(vt_range_find("no_such_field"));
+    assert_null(vt_range_find(NULL));
+    /* every entry is enforced: one past each bound is refused by validate */
+    size_t n = 0;
+    for (const vt_range *e = vt_ranges; e->name; e++)
+        n++;
+    assert_true(n >= 20);
+    vt_config c;
+    char err[256];
+    vt_config_default(&c);
+    c.interrupt_threshold = vt_range_find("interrupt_threshold")->max + 0.01;
+    assert_int_equal(vt_config_validate(&c, err, sizeof err), VT_EINVAL);
+    vt_config_default(&c);
+    c.tts_lookahead_ms = (int)vt_range_find("tts_lookahead_ms")->min - 1;
+    assert_int_equal(vt_config_validate(&c, err, sizeof err), VT_EINVAL);
+    assert_non_null(strstr(err, "tts_lookahead_ms"));
+}
+
 static void json_overrides(void **st)
 {
     (void)st;
@@ -107,6 +134,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults_follow_the_seeds),
         cmocka_unit_test(out_of_range_is_refused_with_a_message),
+        cmocka_unit_test(one_range_table),
         cmocka_unit_test(json_overrides),
         cmocka_unit_test(names),
     };
