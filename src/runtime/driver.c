@@ -310,10 +310,6 @@ int vt_session_start(const vt_session_setup *st, const vt_session_output *out, v
         goto fail;
     }
     vt_core_set_clock(s->core, session_clock, s);
-    if (s->speech) {
-        vt__speech_add(s, SOP_OPEN, 0);
-        vt__speech_kick(s);
-    }
     *sp = s;
     return 0;
 fail:
@@ -372,6 +368,12 @@ int vt_session_audio(vt_session *s, const int16_t *pcm, size_t n, int64_t now)
 {
     if (!s || s->closed || (!pcm && n))
         return VT_EINVAL;
+    if (s->speech && !s->open_queued) {
+        /* the decoders are opened by the lane's first job, when the first
+         * audio comes: a session that only types never loads them */
+        s->open_queued = 1;
+        vt__speech_add(s, SOP_OPEN, 0);
+    }
     if (s->speech) {
         if (s->queued_samples + n > VT__MAX_QUEUED_AUDIO) {
             if (!s->overload_reported)

@@ -16,7 +16,9 @@
  * synthesis lane (one phrase job at a time, in order); brain jobs (answer,
  * completeness verdict, filler choice). Interruption cancels by
  * generation. The engines come from the setup: the brain ready-made, the
- * speech engines opened by the lanes' first jobs (on a worker, live).
+ * speech engines opened by the lanes' first jobs (on a worker, live): the
+ * recogniser when the first audio comes, so a session that only types never
+ * loads a decoder, and the synthesizer with the first phrase.
  */
 #ifndef VT_RUNTIME_DRIVER_H
 #define VT_RUNTIME_DRIVER_H

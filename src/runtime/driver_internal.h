@@ -55,6 +55,7 @@ struct vt_session {
     size_t queued_samples;
     int lane_busy;
     int overload_reported;
+    int open_queued;           /* the decoders' open is queued (at the first audio) */
     /* speech lane: job side (one job at a time) */
     const vt_stt_ops *stt;
     const vt_kws_ops *kws;

@@ -9,6 +9,7 @@
 #include "runtime/session.h"
 
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +32,7 @@ struct vt_runtime {
     vt_clip *fill, *ack;
     int n_fill, n_ack;
     int n_sessions;
+    int trim_busy, trim_again;     /* the memory trim job (see released()) */
 };
 
 void vt_runtime_config_default(vt_runtime_config *c)
@@ -232,10 +234,46 @@ static int open_tts(void *ud, const vt_tts_ops **tts, void **tts_ctx, char *err,
     return vt_tts_open(rt->voice, NULL, 0, tts, tts_ctx, err, errlen);
 }
 
+/* Memory that returns: a closed session's decoders were allocated on the
+ * worker threads, in glibc arenas that keep freed memory for reuse and never
+ * give it back on their own (a server that had served a few hundred learners
+ * ran out of memory). After sessions are released, malloc_trim() hands the
+ * free pages back to the system. It takes 5-20 ms with a few hundred MB
+ * freed, so it runs as a job on the io pool, never on the loop thread; one
+ * at a time, again once more if sessions were released meanwhile. */
+static int trim_run(vt_job *job, void *arg, const volatile int *abort)
+{
+    malloc_trim(0);
+    return 0;
+}
+
+static void trim_kick(vt_runtime *rt);
+
+static void trim_complete(void *arg, int status)
+{
+    vt_runtime *rt = arg;
+    rt->trim_busy = 0;
+    if (rt->trim_again)
+        trim_kick(rt);
+}
+
+static void trim_kick(vt_runtime *rt)
+{
+    if (rt->trim_busy) {
+        rt->trim_again = 1;
+        return;
+    }
+    vt_job_desc d = {.owner = rt, .run = trim_run, .complete = trim_complete, .arg = rt};
+    rt->trim_again = 0;
+    if (vt_pool_submit(rt->io, &d, NULL) == 0)
+        rt->trim_busy = 1;
+}
+
 static void released(void *ud)
 {
     vt_runtime *rt = ud;
     rt->n_sessions--;
+    trim_kick(rt);
 }
 
 int vt_session_create(vt_runtime *rt, const vt_session_options *o, const vt_session_output *out,
