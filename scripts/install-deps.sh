@@ -11,7 +11,7 @@ PKGS=(
   flite flite1-dev espeak-ng libespeak-ng-dev
   libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev
   portaudio19-dev sox python3
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev sqlite3
   chromium chromium-driver
 )
 

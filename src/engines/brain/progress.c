@@ -165,8 +165,27 @@ out:
     return rc;
 }
 
+/* Tests that kill the server in the middle of a write widen the window:
+ * VT_TEST_PROGRESS_STALL_MS holds every write transaction open that long
+ * (tests/web/crash.test.mjs). Unset in normal use. */
+static void stall(void)
+{
+    static int ms = -1;
+    if (ms < 0) {
+        const char *e = getenv("VT_TEST_PROGRESS_STALL_MS");
+        ms = e ? atoi(e) : 0;
+        ms = ms < 0 ? 0 : ms > 2000 ? 2000 : ms;
+    }
+    if (ms > 0) {
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
 static int fault(const char *stage)
 {
+    if (strcmp(stage, "position") == 0)
+        stall();
     return vt__progress_fault && vt__progress_fault(stage) ? VT_EIO : 0;
 }
 
