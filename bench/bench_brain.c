@@ -146,10 +146,11 @@ static void bench_reply(const char *label, const vt_brain_ops *ops, void *ctx, i
         probe p;
         memset(&p, 0, sizeof p);
         p.t0 = now_ms();
-        int rc = ops->reply(ctx, h, 1, on_tok, &p, NULL);
+        char err[512] = "";
+        int rc = ops->reply(ctx, h, 1, on_tok, &p, NULL, err, sizeof err);
         double end = now_ms() - p.t0;
         if (rc != 0 || !p.n) {
-            fprintf(stderr, "%s: run %d failed: %s\n", label, i, vt_brain_error());
+            fprintf(stderr, "%s: run %d failed: %s\n", label, i, err);
             continue;
         }
         tok[ok] = p.first_tok;
@@ -170,10 +171,10 @@ static void bench_reply(const char *label, const vt_brain_ops *ops, void *ctx, i
 
 static const char *lesson_answer(void *ctx, int i)
 {
-    static char words[2][VT_LESSON_PHRASE_MAX];
+    static char words[2][VT_EXPECTED_PHRASE_MAX];
     (void)i;
     /* the right answer, in words as a recogniser writes it */
-    if (vt_lesson_expected(ctx, words, 2) < 1)
+    if (vt_brain_lesson.expected(ctx, words, 2) < 1)
         return "next";
     return words[0];
 }
@@ -233,7 +234,7 @@ static void bench_cancel(const char *label, const char *model, int after_tokens,
         pthread_t t;
         pthread_create(&t, NULL, cutter, &c);
         vt_turn h[1] = {{VT_ROLE_USER, "talk forever", NULL, 0}};
-        int rc = vt_brain_llm.reply(ctx, h, 1, count_tok, &c, &c.flag);
+        int rc = vt_brain_llm.reply(ctx, h, 1, count_tok, &c, &c.flag, NULL, 0);
         double end = now_ms();
         pthread_join(t, NULL);
         if (rc == VT_ECANCELED)
@@ -258,8 +259,9 @@ static void bench_small(const char *label, const char *model, int judge, int run
     }
     for (int i = 0; i < runs; i++) {
         double t0 = now_ms();
-        int rc = judge ? vt_brain_llm.judge(ctx, "what is seven times eight", NULL)
-                       : vt_brain_llm.choose_filler(ctx, "what is seven times eight", f, 2, NULL);
+        int rc = judge ? vt_brain_llm.judge(ctx, "what is seven times eight", NULL, NULL, 0)
+                       : vt_brain_llm.choose_filler(ctx, "what is seven times eight", f, 2, NULL,
+                                                    NULL, 0);
         if (rc >= 0)
             v[ok++] = now_ms() - t0;
     }

@@ -5,7 +5,7 @@
  *
  * For each shipped lesson the lesson brain (db=none) is walked question by
  * question (greeting, then the right answer as the user turn) and
- * vt_lesson_expected() gives each question's accepted answers as spoken.
+ * vt_brain_lesson.expected() gives each question's accepted answers as spoken.
  * Every answer, three command words and a few off-lesson sentences are
  * synthesized with flite (awb, rms) and recognised by pocketsphinx with
  *   (a) lm:       the full en-us language model (the default decoder),
@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #define RATE 16000
-#define PHR VT_LESSON_PHRASE_MAX
+#define PHR VT_EXPECTED_PHRASE_MAX
 #define MAX_Q 128
 #define MAX_ANS 8
 #define MAX_ALL 512
@@ -228,14 +228,14 @@ static int walk_lesson(lesson_data *L, const dict *d)
     }
     rc = vt_brain_greeting(ops, ctx, buf, sizeof buf);
     if (rc < 0) {
-        fprintf(stderr, "bench_restrict: lesson %s greeting: %s\n", L->name, vt_brain_error());
+        fprintf(stderr, "bench_restrict: lesson %s greeting: %s\n", L->name, vt_strerror(rc));
         ops->destroy(ctx);
         return rc;
     }
     rc = 0;
     while (L->n_q < MAX_Q) {
         char words[MAX_ANS][PHR];
-        int n = vt_lesson_expected(ctx, words, MAX_ANS);
+        int n = ops->expected(ctx, words, MAX_ANS);
         if (n < 0) {
             rc = n;
             break;
@@ -261,9 +261,9 @@ static int walk_lesson(lesson_data *L, const dict *d)
         char said[PHR];
         snprintf(said, sizeof said, "%s", words[0]);
         vt_turn t = {VT_ROLE_USER, said, NULL, 0};
-        rc = ops->reply(ctx, &t, 1, discard_token, NULL, NULL);
+        rc = ops->reply(ctx, &t, 1, discard_token, NULL, NULL, err, sizeof err);
         if (rc < 0) {
-            fprintf(stderr, "bench_restrict: lesson %s reply: %s\n", L->name, vt_brain_error());
+            fprintf(stderr, "bench_restrict: lesson %s reply: %s\n", L->name, err);
             break;
         }
         rc = vt_lesson_get_status(ctx, &st1);

@@ -110,19 +110,44 @@ typedef struct vt_filler_desc {
     const char *description;
 } vt_filler_desc;
 
+/* Longest phrase a brain expects to hear next (vt_brain_ops.expected). */
+#define VT_EXPECTED_PHRASE_MAX 64
+
+/* A brain. Every call that can fail takes `char *err, size_t errlen`: on
+ * failure a message (what went wrong, never a secret such as an API key) is
+ * written there; err may be NULL when errlen is 0; on success err is left
+ * empty. There is no thread-local "last error". */
 typedef struct vt_brain_ops {
     const char *name;
+    /* The character (lesson) a session gets when it names none or names one
+     * the brain does not know, passed as option "lesson"; NULL: no default
+     * (the brain starts without a "lesson" option). */
+    const char *default_character;
     int (*create)(const vt_opt *opts, size_t n_opts, void **ctx, char *err, size_t errlen);
     void (*destroy)(void *ctx);
+    /* What the tutor says first (a lesson's intro and its first question;
+     * the LLM brain's "greeting" option). Returns the length written to buf
+     * (0: nothing to say, the caller uses its own) or < 0. May change the
+     * brain's state (the lesson brain counts the question as asked). */
+    int (*greeting)(void *ctx, char *buf, size_t cap);
     /* Stream the answer to the last user turn of history (what was actually
      * said, "..." where cut). Tokens through on_token. */
     int (*reply)(void *ctx, const vt_turn *history, size_t n_turns,
-                 vt_token_fn on_token, void *ud, const volatile int *abort);
+                 vt_token_fn on_token, void *ud, const volatile int *abort,
+                 char *err, size_t errlen);
     /* 1 complete, 0 incomplete, < 0 error (the caller falls back). */
-    int (*judge)(void *ctx, const char *text, const volatile int *abort);
+    int (*judge)(void *ctx, const char *text, const volatile int *abort,
+                 char *err, size_t errlen);
     /* Index into fillers, or < 0 (the caller picks at random). */
     int (*choose_filler)(void *ctx, const char *text, const vt_filler_desc *fillers,
-                         size_t n, const volatile int *abort);
+                         size_t n, const volatile int *abort, char *err, size_t errlen);
+    /* What the brain expects to hear next, as a recogniser would hear it
+     * (lower case, numbers spelled out), so the runtime can bias or restrict
+     * the recogniser: the lesson brain writes its waiting question's
+     * accepted answers. Returns how many phrases were written (at most n);
+     * 0 when it expects nothing in particular (the LLM brain), < 0 on a bad
+     * argument. */
+    int (*expected)(void *ctx, char phrases[][VT_EXPECTED_PHRASE_MAX], size_t n);
 } vt_brain_ops;
 
 #ifdef __cplusplus

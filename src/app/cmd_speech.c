@@ -15,6 +15,7 @@
  * gives one line naming what is wrong and how to fix it, and exit code 1;
  * bad usage gives exit code 2.
  */
+#include "app/cmd_engines.h"
 #include "engines/speech/speech.h"
 #include "util/wav.h"
 #include <stdio.h>

@@ -729,12 +729,12 @@ static int brain_run(vt_job *job, void *arg, const volatile int *abort)
         return VT_ECANCELED;
     switch (j->kind) {
     case 0: {
-        int rc = s->brain->reply(s->brain_ctx, j->turns, j->n_turns, brain_token, job, abort);
+        int rc = s->brain->reply(s->brain_ctx, j->turns, j->n_turns, brain_token, job, abort,
+                                 j->err, sizeof j->err);
         if (*abort)
             return VT_ECANCELED;
-        if (rc)
-            snprintf(j->err, sizeof j->err, "%s",
-                     vt_brain_error()[0] ? vt_brain_error() : vt_strerror(rc));
+        if (rc && !j->err[0])
+            snprintf(j->err, sizeof j->err, "%s", vt_strerror(rc));
         return rc;
     }
     case 1:
@@ -913,7 +913,7 @@ static int open_brain(vt_session *s, const char *character, char *msg, size_t ms
     vt_opt opts[VT_RUNTIME_MAX_OPTS + 2];
     size_t n = 0;
     const char *def = vt_opt_get(rt->cfg.brain_opts, rt->cfg.n_brain_opts, "lesson",
-                                 rt->brain == &vt_brain_lesson ? "times-tables" : NULL);
+                                 rt->brain->default_character);
     for (size_t i = 0; i < rt->cfg.n_brain_opts; i++)
         if (strcmp(rt->cfg.brain_opts[i].key, "lesson") != 0 &&
             strcmp(rt->cfg.brain_opts[i].key, "user_id") != 0)

@@ -963,10 +963,11 @@ static void brain_reply(vt_sim *s, const vt_action *a, int64_t now)
     const vt_turn *turns;
     size_t n = vt_core_history(s->core, &turns);
     tokctx k = {s, a->gen, now + US(r->first_token_ms / 1000.0), r->token_ms};
-    int rc = s->brain->reply(s->brain_ctx, turns, n, brain_token, &k, NULL);
+    char e[512] = "";
+    int rc = s->brain->reply(s->brain_ctx, turns, n, brain_token, &k, NULL, e, sizeof e);
     sched *x = sched_add(s, k.t, rc ? S_LLM_ERROR : S_LLM_DONE, a->gen, 0);
     if (x && rc)
-        x->text = strdup(vt_brain_error()[0] ? vt_brain_error() : vt_strerror(rc));
+        x->text = strdup(e[0] ? e : vt_strerror(rc));
 }
 #endif
 /* ---- scripted engines (the core's sink) -------------------------------------- */

@@ -138,13 +138,6 @@ void vt_clips_free(vt_clip *clips, int n);
 int vt_speech_transcribe_pcm(const vt_stt_ops *ops, void *stt_ctx, const int16_t *pcm16k,
                              size_t n, vt_stt_result *out);
 
-/* ---- the commands (src/app/cmd_speech.c) ------------------------------ */
-/* voicetutor transcribe FILE.wav [--hmm DIR] [--lm FILE] [--dict FILE]
- * voicetutor say "text" -o out.wav [--voice V] [--rate HZ]
- * argv[0] is the subcommand; the return value is the exit code. */
-int cmd_transcribe(int argc, char **argv);
-int cmd_say(int argc, char **argv);
-
 #ifdef __cplusplus
 }
 #endif
