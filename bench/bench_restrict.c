@@ -291,6 +291,7 @@ typedef struct clips {
     clip *c;
     size_t n, cap;
     const vt_tts_ops *ops[N_VOICES];
+    void *model[N_VOICES];
     void *ctx[N_VOICES];
 } clips;
 
@@ -301,8 +302,7 @@ static void clips_free(clips *cs)
             free(cs->c[i].pcm[v]);
     free(cs->c);
     for (int v = 0; v < N_VOICES; v++)
-        if (cs->ops[v] && cs->ctx[v])
-            cs->ops[v]->destroy(cs->ctx[v]);
+        vt_tts_close(cs->ops[v], cs->model[v], cs->ctx[v]);
     memset(cs, 0, sizeof *cs);
 }
 
@@ -310,7 +310,8 @@ static int clips_open(clips *cs)
 {
     char err[512];
     for (int v = 0; v < N_VOICES; v++) {
-        int rc = vt_tts_open(voices[v], NULL, 0, &cs->ops[v], &cs->ctx[v], err, sizeof err);
+        int rc = vt_tts_open(voices[v], NULL, 0, &cs->ops[v], &cs->model[v], &cs->ctx[v], err,
+                             sizeof err);
         if (rc) {
             fprintf(stderr, "bench_restrict: voice %s: %s\n", voices[v], err);
             return rc;
@@ -401,12 +402,16 @@ typedef struct bench {
     int do_question;
 } bench;
 
-static int decoder_open(const char *jsgf, void **stt, score *s)
+/* The JSGF grammar shapes the decoder's configuration, so it is a model
+ * option: one model per grammar, one decoder on it. Closed with
+ * vt_stt_close(&vt_stt_pocketsphinx, model, stt). */
+static int decoder_open(const char *jsgf, void **model, void **stt, score *s)
 {
     char err[1024];
     const vt_opt o[] = {{"jsgf", jsgf}};
     double t0 = now_s(CLOCK_MONOTONIC);
-    int rc = vt_stt_pocketsphinx.create(jsgf ? o : NULL, jsgf ? 1 : 0, stt, err, sizeof err);
+    int rc = vt_stt_open(&vt_stt_pocketsphinx, jsgf ? o : NULL, jsgf ? 1 : 0, model, stt, err,
+                         sizeof err);
     if (rc) {
         fprintf(stderr, "bench_restrict: decoder (%s): %s\n", jsgf ? jsgf : "lm", err);
         *stt = NULL;
@@ -536,9 +541,9 @@ static int run_whole(bench *B, const lesson_data *L, size_t li, int cond, const 
 {
     for (int v = 0; v < N_VOICES; v++) {
         score *s = &B->sc[li][v][cond];
-        void *stt = NULL;
+        void *stt = NULL, *model = NULL;
         char hyps[N_OFF][PHR];
-        int rc = decoder_open(jsgf, &stt, s);
+        int rc = decoder_open(jsgf, &model, &stt, s);
         if (rc)
             return rc;
         rc = run_off(B, stt, v, s, hyps);
@@ -548,7 +553,7 @@ static int run_whole(bench *B, const lesson_data *L, size_t li, int cond, const 
         }
         if (!rc)
             rc = run_commands(B, stt, v, s, cond);
-        vt_stt_pocketsphinx.destroy(stt);
+        vt_stt_close(&vt_stt_pocketsphinx, model, stt);
         if (rc)
             return rc;
     }
@@ -571,9 +576,9 @@ static int run_question(bench *B, const lesson_data *L, size_t li)
             return rc;
         for (int v = 0; v < N_VOICES; v++) {
             score *s = &B->sc[li][v][2];
-            void *stt = NULL;
+            void *stt = NULL, *model = NULL;
             char hyps[N_OFF][PHR];
-            rc = decoder_open(path, &stt, s);
+            rc = decoder_open(path, &model, &stt, s);
             if (rc)
                 return rc;
             rc = run_off(B, stt, v, s, hyps);
@@ -583,7 +588,7 @@ static int run_question(bench *B, const lesson_data *L, size_t li)
             }
             if (!rc)
                 rc = run_commands(B, stt, v, s, 2);
-            vt_stt_pocketsphinx.destroy(stt);
+            vt_stt_close(&vt_stt_pocketsphinx, model, stt);
             if (rc)
                 return rc;
         }
@@ -654,7 +659,7 @@ static void report(const bench *B, const lesson_data *Ls)
            "empty (the rest is other text: off-topic with the LM, a wrong answer with a "
            "grammar).\n");
     printf("RTF: recognition CPU time of one thread over audio time. Decoder load: wall "
-           "time of one vt_stt_pocketsphinx.create (mean).\n");
+           "time of one vt_stt_open, model and decoder (mean).\n");
 }
 
 /* ---- main ----------------------------------------------------------------- */

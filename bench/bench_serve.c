@@ -1897,9 +1897,9 @@ int main(int argc, char **argv)
 
     /* the person's speech */
     const vt_tts_ops *ops;
-    void *ctx;
+    void *voice_model, *ctx;
     char err[256];
-    if (vt_tts_open(voice, NULL, 0, &ops, &ctx, err, sizeof err) != 0) {
+    if (vt_tts_open(voice, NULL, 0, &ops, &voice_model, &ctx, err, sizeof err) != 0) {
         fprintf(stderr, "bench_serve: voice %s: %s\n", voice, err);
         return 1;
     }
@@ -1909,7 +1909,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_serve: synthesis failed\n");
         return 1;
     }
-    ops->destroy(ctx);
+    vt_tts_close(ops, voice_model, ctx);
     g_world.question = &q;
     g_world.interrupter = &intr;
     g_world.stop = &stop;

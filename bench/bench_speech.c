@@ -74,14 +74,14 @@ static void die(const char *what, const char *err)
 static int16_t *speak(const char *voice, const char *text, size_t *n)
 {
     const vt_tts_ops *ops;
-    void *ctx;
+    void *model, *ctx;
     char err[256];
-    if (vt_tts_open(voice, NULL, 0, &ops, &ctx, err, sizeof err))
+    if (vt_tts_open(voice, NULL, 0, &ops, &model, &ctx, err, sizeof err))
         die("tts", err);
     int16_t *pcm = NULL;
     if (vt_tts_synth_buffer(ops, ctx, RATE, text, &pcm, n, NULL))
         die("tts", text);
-    ops->destroy(ctx);
+    vt_tts_close(ops, model, ctx);
     return pcm;
 }
 
@@ -129,14 +129,30 @@ static int word_errors(const char *ref, const char *hyp, int *nref)
 
 /* ---- speech-to-text ---------------------------------------------------- */
 
+/* The models, loaded once for the whole run as a server loads them (kept
+ * until exit); every decoder below is a session's ctx on them. */
+static void *stt_model, *kws_model;
+
 static void *stt_create(int warm)
 {
     void *ctx;
     char err[512];
     const vt_opt o[] = { { "warmup", warm ? "1" : "0" } };
-    if (vt_stt_pocketsphinx.create(o, 1, &ctx, err, sizeof err))
+    if (!stt_model && vt_stt_pocketsphinx.load(NULL, 0, &stt_model, err, sizeof err))
+        die("stt", err);
+    if (vt_stt_pocketsphinx.create(stt_model, o, 1, &ctx, err, sizeof err))
         die("stt", err);
     return ctx;
+}
+
+static int kws_create(const vt_keyword *kw, size_t n, void **ctx, char *err, size_t errlen)
+{
+    if (!kws_model) {
+        int rc = vt_kws_pocketsphinx.load(NULL, 0, &kws_model, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return vt_kws_pocketsphinx.create(kws_model, NULL, 0, kw, n, ctx, err, errlen);
 }
 
 static void bench_stt(void)
@@ -263,7 +279,7 @@ static void bench_mem(void)
     int16_t *pcm = speak("rms", sentences[0], &n);
     /* one of each first, so shared libraries and flite are already counted */
     void *s0 = stt_create(1), *k0;
-    if (vt_kws_pocketsphinx.create(NULL, 0, kw, 2, &k0, err, sizeof err))
+    if (kws_create(kw, 2, &k0, err, sizeof err))
         die("kws", err);
     double base = rss_mb();
     for (int i = 0; i < K; i++) {
@@ -272,7 +288,7 @@ static void bench_mem(void)
     }
     double after_stt = rss_mb();
     for (int i = 0; i < K; i++)
-        if (vt_kws_pocketsphinx.create(NULL, 0, kw, 2, &kws[i], err, sizeof err))
+        if (kws_create(kw, 2, &kws[i], err, sizeof err))
             die("kws", err);
     double after_kws = rss_mb();
     printf("### Memory per session (resident, median of %d sessions added)\n\n", K);
@@ -336,7 +352,7 @@ static void bench_kws_word(const kws_set *s, const char *word)
         char err[512];
         vt_keyword kw = { word, thresholds[t] };
         void *k;
-        if (vt_kws_pocketsphinx.create(NULL, 0, &kw, 1, &k, err, sizeof err))
+        if (kws_create(&kw, 1, &k, err, sizeof err))
             die("kws", err);
         int trials = 0, hits[3] = { 0, 0, 0 }, fa = 0, fa_tutor = 0, nd = 0;
         double delays[64], dmax = 0;
@@ -459,9 +475,9 @@ static void bench_tts(void)
            "(median) | time to first audio at 48 kHz |\n| --- | ---: | ---: | ---: | ---: |\n");
     for (size_t v = 0; v < 5; v++) {
         const vt_tts_ops *ops;
-        void *ctx;
+        void *model, *ctx;
         char err[256];
-        if (vt_tts_open(voices[v], NULL, 0, &ops, &ctx, err, sizeof err))
+        if (vt_tts_open(voices[v], NULL, 0, &ops, &model, &ctx, err, sizeof err))
             die("tts", err);
         double rtf[N_SENT], first[N_SENT], first48[N_SENT];
         for (int rep = 0; rep < 2; rep++) /* the first pass loads what is lazy */
@@ -479,7 +495,7 @@ static void bench_tts(void)
         printf("| %s | %d Hz | %.4f | %.1f ms | %.1f ms |\n", voices[v], ops->sample_rate(ctx),
                median(rtf, (int)N_SENT), 1000 * median(first, (int)N_SENT),
                1000 * median(first48, (int)N_SENT));
-        ops->destroy(ctx);
+        vt_tts_close(ops, model, ctx);
     }
     printf("\n");
 }

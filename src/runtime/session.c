@@ -39,6 +39,12 @@ struct vt_runtime {
     vt_pool *cpu, *io;
     const vt_brain_ops *brain;
     int speech;                    /* the speech engines are used */
+    /* the engines' models, loaded once here, read-only while sessions run */
+    const vt_stt_ops *stt_ops;
+    const vt_kws_ops *kws_ops;
+    const vt_tts_ops *tts_ops;
+    void *stt_model, *kws_model, *tts_model;
+    char speech_err[512];          /* why stt/kws did not load ("" if they did) */
     vt_clip *fill, *ack;
     int n_fill, n_ack;
     vt_filler_desc *fill_desc;
@@ -98,11 +104,26 @@ int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, s
     }
     if ((rc = vt_config_validate(&rt->cfg.core, e, sizeof e)) != 0)
         goto fail;
+    if (rt->speech) {
+        /* a recogniser that does not load is reported by each session, which
+         * goes on with typed messages */
+        rt->stt_ops = vt_stt_find(rt->stt);
+        rt->kws_ops = vt_kws_find(rt->stt);
+        if (rt->stt_ops->load(NULL, 0, &rt->stt_model, rt->speech_err, sizeof rt->speech_err) ||
+            rt->kws_ops->load(NULL, 0, &rt->kws_model, rt->speech_err, sizeof rt->speech_err)) {
+            if (!rt->speech_err[0])
+                snprintf(rt->speech_err, sizeof rt->speech_err, "the models did not load");
+        }
+    }
 
     /* the clips every session shares, in the session voice */
     const vt_tts_ops *tts = NULL;
     void *tts_ctx = NULL;
-    if ((rc = vt_tts_open(rt->voice, NULL, 0, &tts, &tts_ctx, e, sizeof e)) != 0)
+    if ((rc = vt_tts_load_voice(rt->voice, NULL, 0, &rt->tts_ops, &rt->tts_model, e,
+                                sizeof e)) != 0)
+        goto fail;
+    tts = rt->tts_ops;
+    if ((rc = tts->create(rt->tts_model, NULL, 0, &tts_ctx, e, sizeof e)) != 0)
         goto fail;
     rc = vt_clips_build(tts, tts_ctx, rt->cfg.core.out_rate, vt_default_filler_texts,
                         vt_default_filler_descriptions, vt_default_n_fillers, &rt->fill, e,
@@ -155,6 +176,12 @@ void vt_runtime_destroy(vt_runtime *rt)
     vt_clips_free(rt->fill, rt->n_fill);
     vt_clips_free(rt->ack, rt->n_ack);
     free(rt->fill_desc);
+    if (rt->stt_model)
+        rt->stt_ops->unload(rt->stt_model);
+    if (rt->kws_model)
+        rt->kws_ops->unload(rt->kws_model);
+    if (rt->tts_model)
+        rt->tts_ops->unload(rt->tts_model);
     for (size_t i = 0; i < 2 * VT_RUNTIME_MAX_OPTS; i++)
         free(rt->opt_store[i]);
     free(rt);
@@ -348,16 +375,21 @@ static int post(vt_job *job, smsg_kind kind, uint32_t utt, int64_t t, const char
 static int speech_open(vt_session *s, vt_job *job)
 {
     char e[512] = "";
-    int rc = vt_stt_pocketsphinx.create(NULL, 0, &s->stt_ctx, e, sizeof e);
+    const vt_runtime *rt = s->rt;
+    int rc = VT_ENOTFOUND;
+    if (!rt->stt_model || !rt->kws_model)
+        snprintf(e, sizeof e, "%s", rt->speech_err);
+    else
+        rc = rt->stt_ops->create(rt->stt_model, NULL, 0, &s->stt_ctx, e, sizeof e);
     if (rc == 0) {
-        s->stt = &vt_stt_pocketsphinx;
+        s->stt = rt->stt_ops;
         vt_keyword kw[VT_MAX_COMMANDS];
         for (int i = 0; i < s->n_commands; i++)
             kw[i] = (vt_keyword){s->commands[i], 0};
-        rc = vt_kws_pocketsphinx.create(NULL, 0, kw, (size_t)s->n_commands, &s->kws_ctx, e,
-                                        sizeof e);
+        rc = rt->kws_ops->create(rt->kws_model, NULL, 0, kw, (size_t)s->n_commands, &s->kws_ctx,
+                                 e, sizeof e);
         if (rc == 0)
-            s->kws = &vt_kws_pocketsphinx;
+            s->kws = rt->kws_ops;
     }
     if (rc) {
         char msg[600];
@@ -599,9 +631,11 @@ static int tts_run(vt_job *job, void *arg, const volatile int *abort)
     if (*abort)
         return VT_ECANCELED;
     if (!s->tts) {
-        int rc = vt_tts_open(s->rt->voice, NULL, 0, &s->tts, &s->tts_ctx, j->err, sizeof j->err);
+        int rc = s->rt->tts_ops->create(s->rt->tts_model, NULL, 0, &s->tts_ctx, j->err,
+                                        sizeof j->err);
         if (rc)
             return rc;
+        s->tts = s->rt->tts_ops;
     }
     int rc = vt_tts_synth_at(s->tts, s->tts_ctx, j->out_rate, j->op->text, tts_on_chunk, job,
                              abort);

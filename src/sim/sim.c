@@ -122,6 +122,7 @@ struct vt_sim {
     void *kws_ctx;
     const vt_tts_ops *tts;
     void *tts_ctx;
+    void *stt_model, *kws_model, *tts_model;  /* one each: one session here */
     vt_clip *real_fill, *real_ack;
     int n_real_fill, n_real_ack;
     uint32_t real_utt;          /* open pocketsphinx utterance, 0 if none */
@@ -778,19 +779,21 @@ int vt_sim_load_file(const char *path, vt_sim **out, char *err, size_t errlen)
 static int real_open(vt_sim *s, char *err, size_t errlen)
 {
     char e[512] = "";
-    int rc = vt_stt_pocketsphinx.create(NULL, 0, &s->stt_ctx, e, sizeof e);
+    const vt_stt_ops *stt = vt_stt_find("pocketsphinx");
+    const vt_kws_ops *kws = vt_kws_find("pocketsphinx");
+    int rc = vt_stt_open(stt, NULL, 0, &s->stt_model, &s->stt_ctx, e, sizeof e);
     if (rc)
         goto fail;
-    s->stt = &vt_stt_pocketsphinx;
+    s->stt = stt;
     vt_keyword kw[VT_MAX_COMMANDS];
     for (int i = 0; i < s->cfg.n_commands; i++)
         kw[i] = (vt_keyword){s->cfg.commands[i], 0};
-    rc = vt_kws_pocketsphinx.create(NULL, 0, kw, (size_t)s->cfg.n_commands, &s->kws_ctx, e,
-                                    sizeof e);
+    rc = vt_kws_open(kws, NULL, 0, kw, (size_t)s->cfg.n_commands, &s->kws_model, &s->kws_ctx, e,
+                     sizeof e);
     if (rc)
         goto fail;
-    s->kws = &vt_kws_pocketsphinx;
-    rc = vt_tts_open(s->voice, NULL, 0, &s->tts, &s->tts_ctx, e, sizeof e);
+    s->kws = kws;
+    rc = vt_tts_open(s->voice, NULL, 0, &s->tts, &s->tts_model, &s->tts_ctx, e, sizeof e);
     if (rc)
         goto fail;
     rc = vt_clips_build(s->tts, s->tts_ctx, s->cfg.out_rate, vt_default_filler_texts,
@@ -806,8 +809,8 @@ static int real_open(vt_sim *s, char *err, size_t errlen)
     s->n_real_ack = vt_default_n_acks;
     /* the person's lines without a WAV are spoken by another flite voice */
     const vt_tts_ops *uops = NULL;
-    void *uctx = NULL;
-    rc = vt_tts_open(s->user_voice, NULL, 0, &uops, &uctx, e, sizeof e);
+    void *umodel = NULL, *uctx = NULL;
+    rc = vt_tts_open(s->user_voice, NULL, 0, &uops, &umodel, &uctx, e, sizeof e);
     if (rc)
         goto fail;
     for (size_t i = 0; i < s->n_items && rc == 0; i++) {
@@ -826,7 +829,7 @@ static int real_open(vt_sim *s, char *err, size_t errlen)
             snprintf(e, sizeof e, "user[%zu]: speaking \"%s\" failed", i, u->text);
         }
     }
-    uops->destroy(uctx);
+    vt_tts_close(uops, umodel, uctx);
     if (rc)
         goto fail;
     return 0;
@@ -838,11 +841,11 @@ fail:
 static void real_close(vt_sim *s)
 {
     if (s->stt)
-        s->stt->destroy(s->stt_ctx);
+        vt_stt_close(s->stt, s->stt_model, s->stt_ctx);
     if (s->kws)
-        s->kws->destroy(s->kws_ctx);
+        vt_kws_close(s->kws, s->kws_model, s->kws_ctx);
     if (s->tts)
-        s->tts->destroy(s->tts_ctx);
+        vt_tts_close(s->tts, s->tts_model, s->tts_ctx);
     vt_clips_free(s->real_fill, s->n_real_fill);
     vt_clips_free(s->real_ack, s->n_real_ack);
 }

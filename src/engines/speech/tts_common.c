@@ -2,7 +2,8 @@
  * What every TTS engine shares: the word-timing emitter (one report per
  * whitespace token, in the chunk that holds the word's end), the resampling
  * wrapper that delivers any engine at the session's output rate, whole-text
- * synthesis into a buffer, engine lookup by name and option helpers.
+ * synthesis into a buffer and option helpers. The engines use these, so the
+ * table of engines is elsewhere (registry.c): this file names no engine.
  *
  * The emitter lets each engine say what it knows when it knows it: flite
  * knows every segment time before the first sample, espeak-ng learns a
@@ -346,90 +347,6 @@ int vt_tts_synth_buffer(const vt_tts_ops *ops, void *ctx, int out_rate, const ch
     *pcm = b.pcm;
     *n = b.n;
     return 0;
-}
-
-/* ---- lookup ------------------------------------------------------------ */
-
-const vt_stt_ops *vt_stt_find(const char *name)
-{
-    if (!name)
-        return NULL;
-    if (strcmp(name, "pocketsphinx") == 0)
-        return &vt_stt_pocketsphinx;
-    if (strcmp(name, "fake") == 0)
-        return &vt_stt_fake;
-    return NULL;
-}
-
-const vt_kws_ops *vt_kws_find(const char *name)
-{
-    if (!name)
-        return NULL;
-    if (strcmp(name, "pocketsphinx") == 0)
-        return &vt_kws_pocketsphinx;
-    if (strcmp(name, "fake") == 0)
-        return &vt_kws_fake;
-    return NULL;
-}
-
-const vt_tts_ops *vt_tts_find(const char *name)
-{
-    if (!name)
-        return NULL;
-    if (strcmp(name, "flite") == 0)
-        return &vt_tts_flite;
-    if (strcmp(name, "espeak") == 0 || strcmp(name, "espeak-ng") == 0)
-        return &vt_tts_espeak;
-    if (strcmp(name, "fake") == 0)
-        return &vt_tts_fake;
-    return NULL;
-}
-
-int vt_tts_open(const char *spec, const vt_opt *opts, size_t n_opts,
-                const vt_tts_ops **ops, void **ctx, char *err, size_t errlen)
-{
-    if (!spec || !*spec)
-        spec = VT_TTS_DEFAULT_VOICE;
-    if (!ops || !ctx) {
-        snprintf(err, errlen, "tts: missing argument");
-        return VT_EINVAL;
-    }
-    *ops = NULL;
-    *ctx = NULL;
-    char engine[32], voice[64];
-    const char *colon = strchr(spec, ':');
-    if (colon) {
-        snprintf(engine, sizeof engine, "%.*s", (int)(colon - spec), spec);
-        snprintf(voice, sizeof voice, "%s", colon + 1);
-    } else if (vt_tts_find(spec)) {
-        snprintf(engine, sizeof engine, "%s", spec);
-        voice[0] = '\0';
-    } else {
-        snprintf(engine, sizeof engine, "flite");   /* a bare voice name */
-        snprintf(voice, sizeof voice, "%s", spec);
-    }
-    const vt_tts_ops *o = vt_tts_find(engine);
-    if (!o) {
-        snprintf(err, errlen,
-                 "unknown voice '%s': use slt, rms, awb, kal16, espeak, espeak:LANG or fake",
-                 spec);
-        return VT_EINVAL;
-    }
-    vt_opt *all = calloc(n_opts + 1, sizeof *all);
-    if (!all) {
-        snprintf(err, errlen, "tts: out of memory");
-        return VT_ENOMEM;
-    }
-    if (n_opts)
-        memcpy(all, opts, n_opts * sizeof *all);
-    size_t n_all = n_opts;
-    if (voice[0])
-        all[n_all++] = (vt_opt){ "voice", voice };
-    int rc = o->create(all, n_all, ctx, err, errlen);
-    free(all);
-    if (rc == 0)
-        *ops = o;
-    return rc;
 }
 
 /* ---- options ----------------------------------------------------------- */

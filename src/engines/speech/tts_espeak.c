@@ -16,6 +16,11 @@
  * Abort: the callback returns 1 (espeak's own abort) when *abort is set or
  * the caller's callback asks to stop.
  *
+ * MODEL VS CTX: load initialises espeak-ng (once per process: espeak keeps
+ * everything in globals and is never terminated) and checks the voice; the
+ * model holds that voice and the library's sample rate. A ctx is one
+ * session's speaking rate on it.
+ *
  * THREAD SAFETY: espeak-ng keeps all of its state in globals (voice, rate,
  * callback), so initialisation is done once and each synthesis selects its
  * voice and rate under one process-wide lock.
@@ -32,6 +37,11 @@
 
 static pthread_mutex_t espeak_lock = PTHREAD_MUTEX_INITIALIZER;
 static int espeak_rate;      /* 0: not initialised, < 0: failed */
+
+typedef struct espeak_model {
+    char voice[64];          /* checked with espeak_SetVoiceByName at load */
+    int rate;
+} espeak_model;
 
 typedef struct espeak_ctx {
     char voice[64];
@@ -121,12 +131,49 @@ static int espeak_ready(char *err, size_t errlen)
     return 0;
 }
 
-static int espeak_create(const vt_opt *opts, size_t n_opts, void **out, char *err,
-                         size_t errlen)
+static int espeak_load(const vt_opt *opts, size_t n_opts, void **out, char *err,
+                       size_t errlen)
 {
     const char *voice = vt_opt_get(opts, n_opts, "voice", "en");
-    if (!voice || !*voice || strlen(voice) >= sizeof ((espeak_ctx *)0)->voice) {
+    if (!voice || !*voice || strlen(voice) >= sizeof ((espeak_model *)0)->voice) {
         snprintf(err, errlen, "espeak-ng: bad voice name");
+        return VT_EINVAL;
+    }
+    espeak_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "espeak-ng: out of memory");
+        return VT_ENOMEM;
+    }
+    snprintf(m->voice, sizeof m->voice, "%s", voice);
+    pthread_mutex_lock(&espeak_lock);
+    int rc = espeak_ready(err, errlen);
+    if (!rc && espeak_SetVoiceByName(m->voice) != EE_OK) {
+        snprintf(err, errlen,
+                 "espeak-ng: no voice '%s' (`espeak-ng --voices` lists them; "
+                 "apt-get install espeak-ng-data)", m->voice);
+        rc = VT_ENOTFOUND;
+    }
+    m->rate = espeak_rate;
+    pthread_mutex_unlock(&espeak_lock);
+    if (rc) {
+        free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+static void espeak_unload(void *model)
+{
+    free(model); /* the library stays initialised for the life of the process */
+}
+
+static int espeak_create(void *model, const vt_opt *opts, size_t n_opts, void **out,
+                         char *err, size_t errlen)
+{
+    const espeak_model *m = model;
+    if (!m) {
+        snprintf(err, errlen, "espeak-ng: no voice (load it first)");
         return VT_EINVAL;
     }
     espeak_ctx *c = calloc(1, sizeof *c);
@@ -139,20 +186,7 @@ static int espeak_create(const vt_opt *opts, size_t n_opts, void **out, char *er
         free(c);
         return rc;
     }
-    snprintf(c->voice, sizeof c->voice, "%s", voice);
-    pthread_mutex_lock(&espeak_lock);
-    rc = espeak_ready(err, errlen);
-    if (!rc && espeak_SetVoiceByName(c->voice) != EE_OK) {
-        snprintf(err, errlen,
-                 "espeak-ng: no voice '%s' (`espeak-ng --voices` lists them; "
-                 "apt-get install espeak-ng-data)", c->voice);
-        rc = VT_ENOTFOUND;
-    }
-    pthread_mutex_unlock(&espeak_lock);
-    if (rc) {
-        free(c);
-        return rc;
-    }
+    snprintf(c->voice, sizeof c->voice, "%s", m->voice);
     *out = c;
     return 0;
 }
@@ -224,6 +258,8 @@ out:
 
 const vt_tts_ops vt_tts_espeak = {
     .name = "espeak",
+    .load = espeak_load,
+    .unload = espeak_unload,
     .create = espeak_create,
     .destroy = espeak_destroy,
     .sample_rate = espeak_rate_of,

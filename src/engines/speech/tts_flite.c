@@ -15,6 +15,11 @@
  * Abort: the chunk callback returns CST_AUDIO_STREAM_STOP when *abort is set
  * or the caller's callback asks to stop; no chunk is delivered after that.
  *
+ * MODEL VS CTX: the model is a registered voice (load registers it once per
+ * process and reads its sample rate; voices stay registered for the life of
+ * the process, so unload frees only the handle); a ctx is one session's
+ * chunk size and speaking rate on it.
+ *
  * THREAD SAFETY: flite's voices and lexicon are process-global and parts of
  * its text processing keep static state, so voice registration and synthesis
  * hold one process-wide lock.
@@ -46,6 +51,11 @@ static struct {
     { "kal16", register_cmu_us_kal16, NULL },
 };
 
+typedef struct flite_model {
+    cst_voice *voice;        /* registered once, shared by every ctx */
+    int rate;
+} flite_model;
+
 typedef struct flite_ctx {
     cst_voice *voice;
     int rate;
@@ -64,7 +74,7 @@ typedef struct flite_job {
     void *ud;
 } flite_job;
 
-static int flite_create(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
+static int flite_load(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
 {
     const char *name = vt_opt_get(opts, n_opts, "voice", VT_TTS_DEFAULT_VOICE);
     if (strncmp(name, "cmu_us_", 7) == 0)
@@ -75,6 +85,43 @@ static int flite_create(const vt_opt *opts, size_t n_opts, void **out, char *err
     if (vi == sizeof voices / sizeof voices[0]) {
         snprintf(err, errlen, "flite: unknown voice '%s' (available: slt, rms, awb, kal16)", name);
         return VT_ENOTFOUND;
+    }
+    flite_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "flite: out of memory");
+        return VT_ENOMEM;
+    }
+    pthread_mutex_lock(&flite_lock);
+    if (!flite_ready) {
+        flite_init();
+        flite_ready = 1;
+    }
+    if (!voices[vi].voice)
+        voices[vi].voice = voices[vi].reg(NULL);
+    m->voice = voices[vi].voice;
+    pthread_mutex_unlock(&flite_lock);
+    if (!m->voice) {
+        free(m);
+        snprintf(err, errlen, "flite: voice '%s' failed to load; apt-get install flite", name);
+        return VT_ENOTFOUND;
+    }
+    m->rate = flite_get_param_int(m->voice->features, "sample_rate", 16000);
+    *out = m;
+    return 0;
+}
+
+static void flite_unload(void *model)
+{
+    free(model); /* voices stay registered for the life of the process */
+}
+
+static int flite_create(void *model, const vt_opt *opts, size_t n_opts, void **out, char *err,
+                        size_t errlen)
+{
+    const flite_model *m = model;
+    if (!m) {
+        snprintf(err, errlen, "flite: no voice (load it first)");
+        return VT_EINVAL;
     }
     flite_ctx *c = calloc(1, sizeof *c);
     if (!c) {
@@ -89,28 +136,15 @@ static int flite_create(const vt_opt *opts, size_t n_opts, void **out, char *err
         free(c);
         return rc;
     }
-    pthread_mutex_lock(&flite_lock);
-    if (!flite_ready) {
-        flite_init();
-        flite_ready = 1;
-    }
-    if (!voices[vi].voice)
-        voices[vi].voice = voices[vi].reg(NULL);
-    c->voice = voices[vi].voice;
-    pthread_mutex_unlock(&flite_lock);
-    if (!c->voice) {
-        free(c);
-        snprintf(err, errlen, "flite: voice '%s' failed to load; apt-get install flite", name);
-        return VT_ENOTFOUND;
-    }
-    c->rate = flite_get_param_int(c->voice->features, "sample_rate", 16000);
+    c->voice = m->voice;
+    c->rate = m->rate;
     *out = c;
     return 0;
 }
 
 static void flite_destroy(void *ctx)
 {
-    free(ctx); /* voices stay registered for the life of the process */
+    free(ctx);
 }
 
 static int flite_rate(void *ctx)
@@ -235,6 +269,8 @@ out:
 
 const vt_tts_ops vt_tts_flite = {
     .name = "flite",
+    .load = flite_load,
+    .unload = flite_unload,
     .create = flite_create,
     .destroy = flite_destroy,
     .sample_rate = flite_rate,
