@@ -15,28 +15,18 @@
  * Usage: bench_speech [stt|kws|tts|mem|all]   (default all; -h for help)
  */
 #include "engines/speech/speech.h"
+#include "support/wer.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <ctype.h>
 
 #define RATE 16000
 
-static const char *sentences[] = {
-    "What is the capital of France?",
-    "Can you explain how photosynthesis works?",
-    "I think the answer is twelve.",
-    "Please tell me a story about a dragon.",
-    "How many days are there in a year?",
-    "Could you repeat the last question please?",
-    "My favourite subject at school was history.",
-    "Why does the moon change its shape every night?",
-    "I do not understand the second step of the proof.",
-    "Let us practise some French verbs together.",
-};
-#define N_SENT (sizeof sentences / sizeof sentences[0])
+/* the sentences and the scoring are the tests' own (tests/support/wer.h) */
+#define sentences vt_test_sentences
+#define N_SENT ((size_t)VT_TEST_N_SENTENCES)
 
 static const char *tutor_text =
     "Photosynthesis is how plants turn light into food. The leaves take in carbon dioxide "
@@ -83,48 +73,6 @@ static int16_t *speak(const char *voice, const char *text, size_t *n)
         die("tts", text);
     vt_tts_close(ops, model, ctx);
     return pcm;
-}
-
-/* ---- word error rate --------------------------------------------------- */
-
-static int split(const char *s, char w[][32], int max)
-{
-    int n = 0;
-    size_t len = 0;
-    for (;; s++) {
-        int c = (unsigned char)*s;
-        if (c && (isalnum(c) || c == '\'')) {
-            if (len < 31 && n < max)
-                w[n][len++] = (char)tolower(c);
-        } else if (len) {
-            if (n < max)
-                w[n][len] = '\0';
-            n++;
-            len = 0;
-        }
-        if (!c)
-            break;
-    }
-    return n < max ? n : max;
-}
-
-static int word_errors(const char *ref, const char *hyp, int *nref)
-{
-    static char r[64][32], h[64][32];
-    static int d[65][65];
-    int nr = split(ref, r, 64), nh = split(hyp, h, 64);
-    for (int i = 0; i <= nr; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= nh; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= nr; i++)
-        for (int j = 1; j <= nh; j++) {
-            int s = d[i - 1][j - 1] + (strcmp(r[i - 1], h[j - 1]) != 0);
-            int a = d[i - 1][j] + 1, b = d[i][j - 1] + 1;
-            d[i][j] = s < a ? (s < b ? s : b) : (a < b ? a : b);
-        }
-    *nref = nr;
-    return d[nr][nh];
 }
 
 /* ---- speech-to-text ---------------------------------------------------- */
@@ -174,7 +122,7 @@ static void bench_stt(void)
             vt_speech_transcribe_pcm(&vt_stt_pocketsphinx, stt, pcm, n, r);
             rtf[i] = (now_s(CLOCK_THREAD_CPUTIME_ID) - t0) / ((double)n / RATE);
             int nw;
-            errors += word_errors(sentences[i], r->text, &nw);
+            errors += vt_test_word_errors(sentences[i], r->text, &nw);
             words += nw;
             free(pcm);
         }
@@ -200,7 +148,7 @@ static void bench_stt(void)
             void *d = stt_create(warm);
             (warm ? create_warm : create_cold)[i] = now_s(CLOCK_MONOTONIC) - t0;
             vt_speech_transcribe_pcm(&vt_stt_pocketsphinx, d, pcm, n, r);
-            int e = word_errors(sentences[i], r->text, &nw);
+            int e = vt_test_word_errors(sentences[i], r->text, &nw);
             if (warm)
                 e_warm += e;
             else

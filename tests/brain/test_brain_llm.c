@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 
 #include "brain_internal.h"
+#include "support/fake_llm.h"
 #include "voicetutor/core.h"
 
 #ifndef VT_FAKE_OPENAI
@@ -38,54 +39,20 @@
 
 #define SECRET "sk-test-SECRET-0123456789abcdef"
 
-static pid_t server_pid = -1;
-static int server_stdin = -1;
+static vt_fake_llm server;
 static char base_url[64];
 
 static int start_server(void **state)
 {
     (void)state;
-    int out[2], in[2];
     char script[1024];
-    const char *src = getenv("VT_SOURCE_DIR");
-    if (src)
-        snprintf(script, sizeof script, "%s/tests/brain/fake_openai.py", src);
+    if (getenv("VT_SOURCE_DIR"))
+        vt_fake_llm_script(".", script, sizeof script);
     else
         snprintf(script, sizeof script, "%s", VT_FAKE_OPENAI);
-    if (pipe(out) || pipe(in))
+    if (vt_fake_llm_start(&server, script, 170) != 0)
         return -1;
-    server_pid = fork();
-    if (server_pid < 0)
-        return -1;
-    if (server_pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        execlp("python3", "python3", script, "--lifetime", "170", (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    close(in[0]);
-    server_stdin = in[1];
-    struct pollfd p = {out[0], POLLIN, 0};
-    char line[32] = "";
-    size_t n = 0;
-    while (n < sizeof line - 1 && poll(&p, 1, 10000) == 1) {
-        ssize_t r = read(out[0], line + n, 1);
-        if (r <= 0 || line[n] == '\n')
-            break;
-        n++;
-    }
-    close(out[0]);
-    int port = atoi(line);
-    if (port <= 0) {
-        fprintf(stderr, "fake_openai.py did not start (%s)\n", script);
-        return -1;
-    }
-    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/v1", port);
+    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/v1", server.port);
     setenv("VT_TEST_KEY", SECRET, 1);
     unsetenv("VT_TEST_NO_KEY");
     return 0;
@@ -94,12 +61,7 @@ static int start_server(void **state)
 static int stop_server(void **state)
 {
     (void)state;
-    if (server_stdin >= 0)
-        close(server_stdin);
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-    }
+    vt_fake_llm_stop(&server);
     return 0;
 }
 

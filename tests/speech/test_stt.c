@@ -25,15 +25,9 @@
 #define WER_BOUND 0.20
 #define KWS_DELAY_BOUND_MS 600
 
-static const char *sentences[] = {
-    "What is the capital of France?",
-    "Can you explain how photosynthesis works?",
-    "I think the answer is twelve.",
-    "Please tell me a story about a dragon.",
-    "How many days are there in a year?",
-    "Could you repeat the last question please?",
-};
-#define N_SENTENCES (sizeof sentences / sizeof sentences[0])
+/* the first sentences of the benchmark's set (support/wer.h) */
+#define sentences vt_test_sentences
+#define N_SENTENCES VT_TEST_N_SHORT
 
 static void *model; /* loaded once, as in a server */
 static void *stt;   /* one warm decoder for the whole file, as in a session */

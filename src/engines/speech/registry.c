@@ -147,6 +147,39 @@ int vt_tts_load_voice(const char *spec, const vt_opt *opts, size_t n_opts,
     return rc;
 }
 
+/* The steps every one-off open shares: check the arguments and load the
+ * model; then, once the caller made the ctx, unload the model again if that
+ * failed (nothing is left open on error). */
+typedef int (*load_fn)(const vt_opt *opts, size_t n_opts, void **model, char *err, size_t errlen);
+
+static int open_model(load_fn load, const vt_opt *opts, size_t n_opts, void **model, void **ctx,
+                      char *err, size_t errlen)
+{
+    if (!load || !model || !ctx) {
+        snprintf(err, errlen, "engine: missing argument");
+        return VT_EINVAL;
+    }
+    *model = *ctx = NULL;
+    return load(opts, n_opts, model, err, errlen);
+}
+
+static int opened(int rc, void (*unload)(void *), void **model)
+{
+    if (rc && *model) {
+        unload(*model);
+        *model = NULL;
+    }
+    return rc;
+}
+
+static void close_pair(void (*destroy)(void *), void (*unload)(void *), void *model, void *ctx)
+{
+    if (ctx)
+        destroy(ctx);
+    if (model)
+        unload(model);
+}
+
 int vt_tts_open(const char *spec, const vt_opt *opts, size_t n_opts, const vt_tts_ops **ops,
                 void **model, void **ctx, char *err, size_t errlen)
 {
@@ -158,77 +191,45 @@ int vt_tts_open(const char *spec, const vt_opt *opts, size_t n_opts, const vt_tt
     int rc = vt_tts_load_voice(spec, opts, n_opts, ops, model, err, errlen);
     if (rc)
         return rc;
-    rc = (*ops)->create(*model, opts, n_opts, ctx, err, errlen);
-    if (rc) {
-        (*ops)->unload(*model);
+    rc = opened((*ops)->create(*model, opts, n_opts, ctx, err, errlen), (*ops)->unload, model);
+    if (rc)
         *ops = NULL;
-        *model = NULL;
-    }
     return rc;
 }
 
 void vt_tts_close(const vt_tts_ops *ops, void *model, void *ctx)
 {
-    if (!ops)
-        return;
-    if (ctx)
-        ops->destroy(ctx);
-    if (model)
-        ops->unload(model);
+    if (ops)
+        close_pair(ops->destroy, ops->unload, model, ctx);
 }
 
 int vt_stt_open(const vt_stt_ops *ops, const vt_opt *opts, size_t n_opts, void **model,
                 void **ctx, char *err, size_t errlen)
 {
-    if (!ops || !model || !ctx) {
-        snprintf(err, errlen, "stt: missing argument");
-        return VT_EINVAL;
-    }
-    *model = *ctx = NULL;
-    int rc = ops->load(opts, n_opts, model, err, errlen);
+    int rc = open_model(ops ? ops->load : NULL, opts, n_opts, model, ctx, err, errlen);
     if (rc)
         return rc;
-    if ((rc = ops->create(*model, opts, n_opts, ctx, err, errlen)) != 0) {
-        ops->unload(*model);
-        *model = NULL;
-    }
-    return rc;
+    return opened(ops->create(*model, opts, n_opts, ctx, err, errlen), ops->unload, model);
 }
 
 void vt_stt_close(const vt_stt_ops *ops, void *model, void *ctx)
 {
-    if (!ops)
-        return;
-    if (ctx)
-        ops->destroy(ctx);
-    if (model)
-        ops->unload(model);
+    if (ops)
+        close_pair(ops->destroy, ops->unload, model, ctx);
 }
 
 int vt_kws_open(const vt_kws_ops *ops, const vt_opt *opts, size_t n_opts, const vt_keyword *kw,
                 size_t n_kw, void **model, void **ctx, char *err, size_t errlen)
 {
-    if (!ops || !model || !ctx) {
-        snprintf(err, errlen, "kws: missing argument");
-        return VT_EINVAL;
-    }
-    *model = *ctx = NULL;
-    int rc = ops->load(opts, n_opts, model, err, errlen);
+    int rc = open_model(ops ? ops->load : NULL, opts, n_opts, model, ctx, err, errlen);
     if (rc)
         return rc;
-    if ((rc = ops->create(*model, opts, n_opts, kw, n_kw, ctx, err, errlen)) != 0) {
-        ops->unload(*model);
-        *model = NULL;
-    }
-    return rc;
+    return opened(ops->create(*model, opts, n_opts, kw, n_kw, ctx, err, errlen), ops->unload,
+                  model);
 }
 
 void vt_kws_close(const vt_kws_ops *ops, void *model, void *ctx)
 {
-    if (!ops)
-        return;
-    if (ctx)
-        ops->destroy(ctx);
-    if (model)
-        ops->unload(model);
+    if (ops)
+        close_pair(ops->destroy, ops->unload, model, ctx);
 }

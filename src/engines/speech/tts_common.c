@@ -157,10 +157,37 @@ int vt__words_chunk(vt__words *w, const int16_t *pcm, size_t n, int last,
     return fn(ud, pcm, n, nw ? w->scratch : NULL, nw) ? VT_ECANCELED : 0;
 }
 
+int vt__synth_init(vt__synth_job *j, const char *text, vt_tts_chunk_fn fn, void *ud,
+                   const volatile int *abort)
+{
+    memset(j, 0, sizeof *j);
+    if (!text || !fn)
+        return VT_EINVAL;
+    j->fn = fn;
+    j->ud = ud;
+    j->abort = abort;
+    return vt__words_init(&j->words, text);
+}
+
+int vt__synth_start(vt__synth_job *j, const char *text, vt_tts_chunk_fn fn, void *ud,
+                    const volatile int *abort)
+{
+    int rc = vt__synth_init(j, text, fn, ud, abort);
+    if (rc)
+        return rc;
+    if (j->words.n == 0)
+        rc = 1;
+    else if (abort && *abort)
+        rc = VT_ECANCELED;
+    if (rc)
+        vt__words_free(&j->words);
+    return rc;
+}
+
 /* ---- resampling wrapper ----------------------------------------------- */
 
 typedef struct resample_job {
-    vt__words words;         /* the tokens, with times at out_rate */
+    vt__synth_job s;         /* the tokens, with times at out_rate */
     size_t received;         /* words the engine has reported so far */
     int64_t in_total;        /* engine samples seen */
     int in_rate, out_rate;
@@ -169,9 +196,6 @@ typedef struct resample_job {
     size_t held_n, held_cap;
     int16_t *tmp;
     size_t tmp_cap;
-    vt_tts_chunk_fn fn;
-    void *ud;
-    const volatile int *abort;
     int stopped;
 } resample_job;
 
@@ -197,9 +221,9 @@ static int ensure(int16_t **buf, size_t *cap, size_t need)
 
 static int deliver_held(resample_job *j, int last)
 {
-    if (j->abort && *j->abort)
+    if (j->s.abort && *j->s.abort)
         return VT_ECANCELED;
-    int rc = vt__words_chunk(&j->words, j->held, j->held_n, last, j->fn, j->ud);
+    int rc = vt__words_chunk(&j->s.words, j->held, j->held_n, last, j->s.fn, j->s.ud);
     j->held_n = 0;
     return rc;
 }
@@ -208,11 +232,11 @@ static int on_engine_chunk(void *ud, const int16_t *pcm, size_t n, const vt_word
                            size_t n_words)
 {
     resample_job *j = ud;
-    if (j->stopped || (j->abort && *j->abort))
+    if (j->stopped || (j->s.abort && *j->s.abort))
         return 1;
-    for (size_t i = 0; i < n_words && j->received < j->words.n; i++, j->received++) {
-        vt__words_set_start(&j->words, j->received, scale(j, j->in_total + words[i].start));
-        vt__words_set_end(&j->words, j->received, scale(j, j->in_total + words[i].end));
+    for (size_t i = 0; i < n_words && j->received < j->s.words.n; i++, j->received++) {
+        vt__words_set_start(&j->s.words, j->received, scale(j, j->in_total + words[i].start));
+        vt__words_set_end(&j->s.words, j->received, scale(j, j->in_total + words[i].end));
     }
     j->in_total += (int64_t)n;
     size_t cap_needed = (size_t)scale(j, (int64_t)n) + 64;
@@ -253,14 +277,11 @@ int vt_tts_synth_at(const vt_tts_ops *ops, void *ctx, int out_rate, const char *
 
     resample_job j;
     memset(&j, 0, sizeof j);
-    j.in_rate = in_rate;
-    j.out_rate = out_rate;
-    j.fn = on_chunk;
-    j.ud = ud;
-    j.abort = abort;
-    int rc = vt__words_init(&j.words, text);
+    int rc = vt__synth_init(&j.s, text, on_chunk, ud, abort);
     if (rc)
         return rc;
+    j.in_rate = in_rate;
+    j.out_rate = out_rate;
     rc = vt_resampler_create(in_rate, out_rate, 4, &j.rs);
     if (rc)
         goto out;
@@ -289,7 +310,7 @@ int vt_tts_synth_at(const vt_tts_ops *ops, void *ctx, int out_rate, const char *
         goto out;
     }
     int64_t want = scale(&j, j.in_total);
-    int64_t have = j.words.emitted + (int64_t)j.held_n;
+    int64_t have = j.s.words.emitted + (int64_t)j.held_n;
     if (have + (int64_t)wrote > want)
         wrote = want > have ? (size_t)(want - have) : 0;
     if (ensure(&j.held, &j.held_cap, j.held_n + wrote + 1)) {
@@ -303,7 +324,7 @@ out:
     vt_resampler_destroy(j.rs);
     free(j.held);
     free(j.tmp);
-    vt__words_free(&j.words);
+    vt__words_free(&j.s.words);
     return rc;
 }
 

@@ -64,14 +64,11 @@ typedef struct flite_ctx {
 } flite_ctx;
 
 typedef struct flite_job {
+    vt__synth_job s;         /* words, callback, abort flag */
     flite_ctx *c;
-    vt__words words;
     int timed;               /* word times read from the utterance */
     int stopped;             /* caller asked to stop */
     int chunks;
-    const volatile int *abort;
-    vt_tts_chunk_fn fn;
-    void *ud;
 } flite_job;
 
 static int flite_load(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
@@ -176,12 +173,12 @@ static void read_word_times(flite_job *j, cst_utterance *u, int rate)
         double s = prev ? seg_end(prev) : 0.0, e = seg_end(seg1);
         const char *name = item_feat_string(t, "name");
         size_t k = cursor;
-        while (k < j->words.n && !(name && *name && strstr(j->words.tok[k].text, name)))
+        while (k < j->s.words.n && !(name && *name && strstr(j->s.words.tok[k].text, name)))
             k++;
-        if (k == j->words.n)
+        if (k == j->s.words.n)
             continue; /* unmatched: the emitter interpolates */
-        vt__words_set_start(&j->words, k, (int64_t)(s * rate + 0.5));
-        vt__words_set_end(&j->words, k, (int64_t)(e * rate + 0.5));
+        vt__words_set_start(&j->s.words, k, (int64_t)(s * rate + 0.5));
+        vt__words_set_end(&j->s.words, k, (int64_t)(e * rate + 0.5));
         cursor = k;
     }
     j->timed = 1;
@@ -191,12 +188,12 @@ static int on_flite_chunk(const cst_wave *w, int start, int size, int last,
                           cst_audio_streaming_info *asi)
 {
     flite_job *j = asi->userdata;
-    if (j->stopped || (j->abort && *j->abort))
+    if (j->stopped || (j->s.abort && *j->s.abort))
         return CST_AUDIO_STREAM_STOP;
     if (!j->timed && asi->utt)
         read_word_times(j, (cst_utterance *)asi->utt, j->c->rate);
     j->chunks++;
-    if (vt__words_chunk(&j->words, w->samples + start, (size_t)size, last, j->fn, j->ud)) {
+    if (vt__words_chunk(&j->s.words, w->samples + start, (size_t)size, last, j->s.fn, j->s.ud)) {
         j->stopped = 1;
         return CST_AUDIO_STREAM_STOP;
     }
@@ -207,23 +204,12 @@ static int flite_synth(void *ctx, const char *text, vt_tts_chunk_fn on_chunk, vo
                        const volatile int *abort)
 {
     flite_ctx *c = ctx;
-    if (!c || !text || !on_chunk)
-        return VT_EINVAL;
     flite_job j;
     memset(&j, 0, sizeof j);
-    j.c = c;
-    j.abort = abort;
-    j.fn = on_chunk;
-    j.ud = ud;
-    int rc = vt__words_init(&j.words, text);
+    int rc = c ? vt__synth_start(&j.s, text, on_chunk, ud, abort) : VT_EINVAL;
     if (rc)
-        return rc;
-    if (j.words.n == 0)
-        goto out; /* nothing to say */
-    if (abort && *abort) {
-        rc = VT_ECANCELED;
-        goto out;
-    }
+        return rc > 0 ? 0 : rc; /* 1: nothing to say */
+    j.c = c;
 
     pthread_mutex_lock(&flite_lock);
     cst_utterance *u = new_utterance();
@@ -244,9 +230,9 @@ static int flite_synth(void *ctx, const char *text, vt_tts_chunk_fn on_chunk, vo
             read_word_times(&j, u, c->rate);
         static const int16_t silence[160];
         if (w && w->num_samples > 0)
-            rc = vt__words_chunk(&j.words, w->samples, (size_t)w->num_samples, 1, on_chunk, ud);
+            rc = vt__words_chunk(&j.s.words, w->samples, (size_t)w->num_samples, 1, on_chunk, ud);
         else
-            rc = vt__words_chunk(&j.words, silence, 160, 1, on_chunk, ud);
+            rc = vt__words_chunk(&j.s.words, silence, 160, 1, on_chunk, ud);
     }
     if (u)
         delete_utterance(u);
@@ -257,13 +243,13 @@ static int flite_synth(void *ctx, const char *text, vt_tts_chunk_fn on_chunk, vo
     }
     if (j.stopped || (abort && *abort))
         rc = VT_ECANCELED;
-    else if (j.words.next < j.words.n) {
+    else if (j.s.words.next < j.s.words.n) {
         /* flite streamed but never flagged the last piece: close the words */
         static const int16_t silence[1];
-        rc = vt__words_chunk(&j.words, silence, 0, 1, on_chunk, ud);
+        rc = vt__words_chunk(&j.s.words, silence, 0, 1, on_chunk, ud);
     }
 out:
-    vt__words_free(&j.words);
+    vt__words_free(&j.s.words);
     return rc;
 }
 
