@@ -30,6 +30,13 @@
  * inside it, so each decoder loads its own). unload(model) only after every
  * ctx created from it was destroyed.
  *
+ * Brains have create() only: what a brain holds is the session's own (a
+ * lesson position, an HTTP connection pool); a lesson file is small.
+ *
+ * Each family is looked up by name in its registry (vt_stt_find, vt_kws_find,
+ * vt_tts_find in src/engines/speech/registry.c; vt_brain_find in
+ * src/engines/brain/registry.c), never by naming an engine's table.
+ *
  * OWNERSHIP: load() returns a model freed with unload(); create() returns a
  * ctx freed with destroy(). Strings and arrays handed to callbacks are valid
  * only during the callback. Per-utterance state is reset explicitly.
