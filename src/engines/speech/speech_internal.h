@@ -67,6 +67,12 @@ int vt__synth_init(vt__synth_job *j, const char *text, vt_tts_chunk_fn fn, void 
 int vt__synth_start(vt__synth_job *j, const char *text, vt_tts_chunk_fn fn, void *ud,
                     const volatile int *abort);
 
+/* The start of every create(model, ...): a zeroed ctx of size bytes, or
+ * NULL with *rc = VT_EINVAL ("WHO: no model (load it first)") or VT_ENOMEM
+ * and the message in err. */
+void *vt__ctx_new(const void *model, size_t size, const char *who, int *rc, char *err,
+                  size_t errlen);
+
 /* Option helpers: integer / double with range checking. */
 int vt__opt_int(const vt_opt *opts, size_t n, const char *key, int def, int lo, int hi,
                 int *out, char *err, size_t errlen);

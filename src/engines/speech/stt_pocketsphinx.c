@@ -292,19 +292,12 @@ static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out
                       size_t errlen)
 {
     const ps_stt_model *m = model;
-    if (!m) {
-        snprintf(err, errlen, "pocketsphinx: no model (load it first)");
-        return VT_EINVAL;
-    }
-    int warm = 0;
-    int rc = vt__opt_int(opts, n_opts, "warmup", 0, 0, 1, &warm, err, errlen);
+    int warm = 0, rc = m ? vt__opt_int(opts, n_opts, "warmup", 0, 0, 1, &warm, err, errlen) : 0;
     if (rc)
         return rc;
-    ps_stt *s = calloc(1, sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "pocketsphinx: out of memory");
-        return VT_ENOMEM;
-    }
+    ps_stt *s = vt__ctx_new(m, sizeof *s, "pocketsphinx", &rc, err, errlen);
+    if (!s)
+        return rc;
     const char *jsgf = m->jsgf[0] ? m->jsgf : NULL;
     s->vad = m->vad;
     s->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", m->p.hmm, "-dict", m->p.dict,

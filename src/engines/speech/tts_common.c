@@ -370,6 +370,21 @@ int vt_tts_synth_buffer(const vt_tts_ops *ops, void *ctx, int out_rate, const ch
     return 0;
 }
 
+void *vt__ctx_new(const void *model, size_t size, const char *who, int *rc, char *err,
+                  size_t errlen)
+{
+    void *c = NULL;
+    *rc = 0;
+    if (!model) {
+        snprintf(err, errlen, "%s: no model (load it first)", who);
+        *rc = VT_EINVAL;
+    } else if (!(c = calloc(1, size))) {
+        snprintf(err, errlen, "%s: out of memory", who);
+        *rc = VT_ENOMEM;
+    }
+    return c;
+}
+
 /* ---- options ----------------------------------------------------------- */
 
 int vt__opt_int(const vt_opt *opts, size_t n, const char *key, int def, int lo, int hi,

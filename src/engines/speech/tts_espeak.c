@@ -169,16 +169,11 @@ static int espeak_create(void *model, const vt_opt *opts, size_t n_opts, void **
                          char *err, size_t errlen)
 {
     const espeak_model *m = model;
-    if (!m) {
-        snprintf(err, errlen, "espeak-ng: no voice (load it first)");
-        return VT_EINVAL;
-    }
-    espeak_ctx *c = calloc(1, sizeof *c);
-    if (!c) {
-        snprintf(err, errlen, "espeak-ng: out of memory");
-        return VT_ENOMEM;
-    }
-    int rc = vt__opt_int(opts, n_opts, "wpm", 160, 80, 450, &c->wpm, err, errlen);
+    int rc;
+    espeak_ctx *c = vt__ctx_new(m, sizeof *c, "espeak-ng", &rc, err, errlen);
+    if (!c)
+        return rc;
+    rc = vt__opt_int(opts, n_opts, "wpm", 160, 80, 450, &c->wpm, err, errlen);
     if (rc) {
         free(c);
         return rc;

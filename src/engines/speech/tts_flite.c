@@ -116,16 +116,11 @@ static int flite_create(void *model, const vt_opt *opts, size_t n_opts, void **o
                         size_t errlen)
 {
     const flite_model *m = model;
-    if (!m) {
-        snprintf(err, errlen, "flite: no voice (load it first)");
-        return VT_EINVAL;
-    }
-    flite_ctx *c = calloc(1, sizeof *c);
-    if (!c) {
-        snprintf(err, errlen, "flite: out of memory");
-        return VT_ENOMEM;
-    }
-    int rc = vt__opt_int(opts, n_opts, "chunk_ms", 40, 5, 1000, &c->chunk_ms, err, errlen);
+    int rc;
+    flite_ctx *c = vt__ctx_new(m, sizeof *c, "flite", &rc, err, errlen);
+    if (!c)
+        return rc;
+    rc = vt__opt_int(opts, n_opts, "chunk_ms", 40, 5, 1000, &c->chunk_ms, err, errlen);
     if (!rc)
         rc = vt__opt_double(opts, n_opts, "duration_stretch", 1.0, 0.3, 3.0, &c->stretch, err,
                             errlen);
