@@ -31,13 +31,13 @@
  * configuration it is given, so one shared cmd_ln_t would be written by
  * concurrent creates). The n-gram language model is NOT shared, although
  * pocketsphinx allows it (ngram_model_read once, ps_set_lm per decoder: a
- * second decoder then takes 59.7 MB resident instead of 93.4 MB, measured
- * with /proc/self/statm): sphinxbase's trie language model keeps a scoring
+ * second decoder then adds 58.3 MiB resident instead of 91.2 MiB,
+ * bench_lm_share): sphinxbase's trie language model keeps a scoring
  * cache inside the model (the last history and its backoffs), written on
  * every lookup, so decoders on different worker threads sharing one race:
  * two threads decoding at once 40 times gave 7 of 80 hypotheses different
  * from the steady result with a shared model, 0 of 80 with their own
- * (docs/SPEECH.md). A lock around decoding would serialise every session.
+ * (bench_lm_share, docs/SPEECH.md). A lock around decoding would serialise every session.
  *
  * Missing model files are reported by path, with the package to install,
  * at load(). pocketsphinx's log goes nowhere (err_set_logfp(NULL),
