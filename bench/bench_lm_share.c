@@ -19,6 +19,7 @@
  * own. Usage: bench_lm_share [RUNS]   (default 40)
  */
 #include "engines/speech/speech.h"
+#include "support/rss.h"
 #include <pocketsphinx.h>
 #include <err.h>
 #include <pthread.h>
@@ -48,17 +49,6 @@ typedef struct job {
     char hyp[512];
 } job;
 
-static double rss_mb(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, res = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
-            res = 0;
-        fclose(f);
-    }
-    return (double)res * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
-}
 
 static void *decode(void *arg)
 {
@@ -103,10 +93,10 @@ static void run(int shared, int runs, int16_t *const *pcm, const size_t *n)
 {
     ngram_model_t *lm = NULL;
     ps_decoder_t *d[3];
-    double before = rss_mb(), added[3];
+    double before = vt_test_rss_mb(), added[3];
     for (int i = 0; i < 3; i++) {
         d[i] = decoder(shared, &lm);
-        double now = rss_mb();
+        double now = vt_test_rss_mb();
         added[i] = now - before;
         before = now;
     }

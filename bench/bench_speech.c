@@ -15,6 +15,7 @@
  * Usage: bench_speech [stt|kws|tts|mem|all]   (default all; -h for help)
  */
 #include "engines/speech/speech.h"
+#include "support/rss.h"
 #include "support/wer.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -204,17 +205,6 @@ static void bench_stt(void)
 
 /* ---- memory ------------------------------------------------------------ */
 
-static double rss_mb(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, res = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
-            res = 0;
-        fclose(f);
-    }
-    return (double)res * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
-}
 
 static void bench_mem(void)
 {
@@ -229,16 +219,16 @@ static void bench_mem(void)
     void *s0 = stt_create(1), *k0;
     if (kws_create(kw, 2, &k0, err, sizeof err))
         die("kws", err);
-    double base = rss_mb();
+    double base = vt_test_rss_mb();
     for (int i = 0; i < K; i++) {
         stt[i] = stt_create(1);
         vt_speech_transcribe_pcm(&vt_stt_pocketsphinx, stt[i], pcm, n, r);
     }
-    double after_stt = rss_mb();
+    double after_stt = vt_test_rss_mb();
     for (int i = 0; i < K; i++)
         if (kws_create(kw, 2, &kws[i], err, sizeof err))
             die("kws", err);
-    double after_kws = rss_mb();
+    double after_kws = vt_test_rss_mb();
     printf("### Memory per session (resident, median of %d sessions added)\n\n", K);
     printf("| part | MiB per session |\n| --- | ---: |\n");
     printf("| speech-to-text decoder, warm (en-us acoustic model + 27 MB language model + "

@@ -28,6 +28,18 @@ static int fails(const vt_opt *opts, size_t n, const char *call)
     return f && strcmp(f, call) == 0;
 }
 
+/* The start of a fake's create: the model check, fail=create, a zeroed ctx. */
+static void *fake_ctx(const void *model, int fail_create, size_t size, const char *who, int *rc,
+                      char *err, size_t errlen)
+{
+    if (model && fail_create) {
+        snprintf(err, errlen, "%s: failing on purpose (fail=create)", who);
+        *rc = VT_EIO;
+        return NULL;
+    }
+    return vt__ctx_new(model, size, who, rc, err, errlen);
+}
+
 /* ---- speech-to-text ---------------------------------------------------- */
 
 typedef struct fake_stt {
@@ -81,19 +93,11 @@ static int fstt_create(void *model, const vt_opt *opts, size_t n, void **out, ch
                        size_t errlen)
 {
     const fake_stt *m = model;
-    if (!m) {
-        snprintf(err, errlen, "fake stt: no model");
-        return VT_EINVAL;
-    }
-    if (strcmp(m->fail, "create") == 0) {
-        snprintf(err, errlen, "fake stt: failing on purpose (fail=create)");
-        return VT_EIO;
-    }
-    fake_stt *s = malloc(sizeof *s);
-    if (!s) {
-        snprintf(err, errlen, "fake stt: out of memory");
-        return VT_ENOMEM;
-    }
+    int rc;
+    fake_stt *s = fake_ctx(m, m && strcmp(m->fail, "create") == 0, sizeof *s, "fake stt", &rc,
+                           err, errlen);
+    if (!s)
+        return rc;
     *s = *m;
     *out = s;
     return 0;
@@ -212,19 +216,10 @@ static int fkws_create(void *model, const vt_opt *opts, size_t n, const vt_keywo
                        size_t n_kw, void **out, char *err, size_t errlen)
 {
     const fake_kws_model *m = model;
-    if (!m) {
-        snprintf(err, errlen, "fake kws: no model");
-        return VT_EINVAL;
-    }
-    if (m->fail_create) {
-        snprintf(err, errlen, "fake kws: failing on purpose (fail=create)");
-        return VT_EIO;
-    }
-    fake_kws *k = calloc(1, sizeof *k);
-    if (!k) {
-        snprintf(err, errlen, "fake kws: out of memory");
-        return VT_ENOMEM;
-    }
+    int rc;
+    fake_kws *k = fake_ctx(m, m && m->fail_create, sizeof *k, "fake kws", &rc, err, errlen);
+    if (!k)
+        return rc;
     k->after = m->after;
     const char *w = m->word[0] ? m->word : n_kw && kw && kw[0].word ? kw[0].word : "stop";
     snprintf(k->word, sizeof k->word, "%s", w);
@@ -309,19 +304,10 @@ static int ftts_create(void *model, const vt_opt *opts, size_t n, void **out, ch
                        size_t errlen)
 {
     const fake_tts *m = model;
-    if (!m) {
-        snprintf(err, errlen, "fake tts: no model");
-        return VT_EINVAL;
-    }
-    if (m->fail_create) {
-        snprintf(err, errlen, "fake tts: failing on purpose (fail=create)");
-        return VT_EIO;
-    }
-    fake_tts *t = malloc(sizeof *t);
-    if (!t) {
-        snprintf(err, errlen, "fake tts: out of memory");
-        return VT_ENOMEM;
-    }
+    int rc;
+    fake_tts *t = fake_ctx(m, m && m->fail_create, sizeof *t, "fake tts", &rc, err, errlen);
+    if (!t)
+        return rc;
     *t = *m;
     *out = t;
     return 0;
