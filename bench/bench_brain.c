@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/fake_llm.h"
 #include "engines/brain/brain.h"
 #include "voicetutor/core.h"
 
@@ -51,62 +52,25 @@ static void report(const char *what, double *v, int n)
 }
 
 /* ---- the fake server ---------------------------------------------------- */
-static pid_t srv_pid = -1;
-static int srv_in = -1;
+#ifndef VT_SOURCE_DIR
+#define VT_SOURCE_DIR "."
+#endif
+static vt_fake_llm srv;   /* the tests' launcher: support/fake_llm.h */
 static char base_url[64];
 
 static int start_server(void)
 {
     char script[1024];
-    const char *src = getenv("VT_SOURCE_DIR");
-    if (src) {
-        snprintf(script, sizeof script, "%s/tests/brain/fake_openai.py", src);
-    } else { /* from this file's path: <root>/bench/bench_brain.c */
-        snprintf(script, sizeof script, "%s", __FILE__);
-        char *b = strstr(script, "bench/bench_brain.c");
-        if (!b)
-            snprintf(script, sizeof script, "tests/brain/fake_openai.py");
-        else
-            snprintf(b, sizeof script - (size_t)(b - script), "tests/brain/fake_openai.py");
-    }
-    int out[2], in[2];
-    if (pipe(out) || pipe(in))
+    vt_fake_llm_script(VT_SOURCE_DIR, script, sizeof script);
+    if (vt_fake_llm_start(&srv, script, 600) != 0)
         return -1;
-    srv_pid = fork();
-    if (srv_pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[1]);
-        close(out[0]);
-        execlp("python3", "python3", script, "--lifetime", "600", (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    close(in[0]);
-    srv_in = in[1];
-    char line[32] = "";
-    size_t n = 0;
-    struct pollfd p = {out[0], POLLIN, 0};
-    while (n < sizeof line - 1 && poll(&p, 1, 10000) == 1 && read(out[0], line + n, 1) == 1 &&
-           line[n] != '\n')
-        n++;
-    close(out[0]);
-    if (atoi(line) <= 0) {
-        fprintf(stderr, "bench_brain: cannot start %s\n", script);
-        return -1;
-    }
-    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/v1", atoi(line));
+    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/v1", srv.port);
     return 0;
 }
 
 static void stop_server(void)
 {
-    if (srv_in >= 0)
-        close(srv_in);
-    if (srv_pid > 0) {
-        kill(srv_pid, SIGTERM);
-        waitpid(srv_pid, NULL, 0);
-    }
+    vt_fake_llm_stop(&srv);
 }
 
 /* ---- one reply ------------------------------------------------------------ */
