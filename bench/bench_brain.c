@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "support/fake_llm.h"
 #include "engines/brain/brain.h"
 #include "voicetutor/core.h"
 
@@ -51,62 +52,25 @@ static void report(const char *what, double *v, int n)
 }
 
 /* ---- the fake server ---------------------------------------------------- */
-static pid_t srv_pid = -1;
-static int srv_in = -1;
+#ifndef VT_SOURCE_DIR
+#define VT_SOURCE_DIR "."
+#endif
+static vt_fake_llm srv;   /* the tests' launcher: support/fake_llm.h */
 static char base_url[64];
 
 static int start_server(void)
 {
     char script[1024];
-    const char *src = getenv("VT_SOURCE_DIR");
-    if (src) {
-        snprintf(script, sizeof script, "%s/tests/brain/fake_openai.py", src);
-    } else { /* from this file's path: <root>/bench/bench_brain.c */
-        snprintf(script, sizeof script, "%s", __FILE__);
-        char *b = strstr(script, "bench/bench_brain.c");
-        if (!b)
-            snprintf(script, sizeof script, "tests/brain/fake_openai.py");
-        else
-            snprintf(b, sizeof script - (size_t)(b - script), "tests/brain/fake_openai.py");
-    }
-    int out[2], in[2];
-    if (pipe(out) || pipe(in))
+    vt_fake_llm_script(VT_SOURCE_DIR, script, sizeof script);
+    if (vt_fake_llm_start(&srv, script, 600) != 0)
         return -1;
-    srv_pid = fork();
-    if (srv_pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[1]);
-        close(out[0]);
-        execlp("python3", "python3", script, "--lifetime", "600", (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    close(in[0]);
-    srv_in = in[1];
-    char line[32] = "";
-    size_t n = 0;
-    struct pollfd p = {out[0], POLLIN, 0};
-    while (n < sizeof line - 1 && poll(&p, 1, 10000) == 1 && read(out[0], line + n, 1) == 1 &&
-           line[n] != '\n')
-        n++;
-    close(out[0]);
-    if (atoi(line) <= 0) {
-        fprintf(stderr, "bench_brain: cannot start %s\n", script);
-        return -1;
-    }
-    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/v1", atoi(line));
+    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/v1", srv.port);
     return 0;
 }
 
 static void stop_server(void)
 {
-    if (srv_in >= 0)
-        close(srv_in);
-    if (srv_pid > 0) {
-        kill(srv_pid, SIGTERM);
-        waitpid(srv_pid, NULL, 0);
-    }
+    vt_fake_llm_stop(&srv);
 }
 
 /* ---- one reply ------------------------------------------------------------ */
@@ -146,10 +110,11 @@ static void bench_reply(const char *label, const vt_brain_ops *ops, void *ctx, i
         probe p;
         memset(&p, 0, sizeof p);
         p.t0 = now_ms();
-        int rc = ops->reply(ctx, h, 1, on_tok, &p, NULL);
+        char err[512] = "";
+        int rc = ops->reply(ctx, h, 1, on_tok, &p, NULL, err, sizeof err);
         double end = now_ms() - p.t0;
         if (rc != 0 || !p.n) {
-            fprintf(stderr, "%s: run %d failed: %s\n", label, i, vt_brain_error());
+            fprintf(stderr, "%s: run %d failed: %s\n", label, i, err);
             continue;
         }
         tok[ok] = p.first_tok;
@@ -170,10 +135,10 @@ static void bench_reply(const char *label, const vt_brain_ops *ops, void *ctx, i
 
 static const char *lesson_answer(void *ctx, int i)
 {
-    static char words[2][VT_LESSON_PHRASE_MAX];
+    static char words[2][VT_EXPECTED_PHRASE_MAX];
     (void)i;
     /* the right answer, in words as a recogniser writes it */
-    if (vt_lesson_expected(ctx, words, 2) < 1)
+    if (vt_brain_lesson.expected(ctx, words, 2) < 1)
         return "next";
     return words[0];
 }
@@ -233,7 +198,7 @@ static void bench_cancel(const char *label, const char *model, int after_tokens,
         pthread_t t;
         pthread_create(&t, NULL, cutter, &c);
         vt_turn h[1] = {{VT_ROLE_USER, "talk forever", NULL, 0}};
-        int rc = vt_brain_llm.reply(ctx, h, 1, count_tok, &c, &c.flag);
+        int rc = vt_brain_llm.reply(ctx, h, 1, count_tok, &c, &c.flag, NULL, 0);
         double end = now_ms();
         pthread_join(t, NULL);
         if (rc == VT_ECANCELED)
@@ -258,8 +223,9 @@ static void bench_small(const char *label, const char *model, int judge, int run
     }
     for (int i = 0; i < runs; i++) {
         double t0 = now_ms();
-        int rc = judge ? vt_brain_llm.judge(ctx, "what is seven times eight", NULL)
-                       : vt_brain_llm.choose_filler(ctx, "what is seven times eight", f, 2, NULL);
+        int rc = judge ? vt_brain_llm.judge(ctx, "what is seven times eight", NULL, NULL, 0)
+                       : vt_brain_llm.choose_filler(ctx, "what is seven times eight", f, 2, NULL,
+                                                    NULL, 0);
         if (rc >= 0)
             v[ok++] = now_ms() - t0;
     }

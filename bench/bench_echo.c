@@ -83,7 +83,7 @@ typedef struct offline_row {
     int false_hits;     /* keyword hits with no person (tutor alone) */
 } offline_row;
 
-static void *kws_ctx; /* one keyword spotter (the session's commands) */
+static void *kws_model, *kws_ctx; /* one keyword spotter (the session's commands) */
 
 /* Hits of the spotter on out (nobody speaks: every hit is false). The
  * session turns the spotter on (and resets it) when an answer starts; so
@@ -402,14 +402,14 @@ int main(int argc, char **argv)
 
     /* the tutor's answers and the person's "stop", spoken by flite */
     const vt_tts_ops *tts;
-    void *ctx;
+    void *model, *ctx;
     char err[512];
     int n_ans = quick ? 3 : N_ANSWERS, n_rooms = quick ? 2 : N_ROOMS;
     clip ans[2 * N_ANSWERS], stops[2];
     const char *stop_voices[2] = {"awb", "kal16"};
     double total_s = 0;
     for (int v = 0; v < 2; v++) {
-        if (vt_tts_open(v ? "slt" : "rms", NULL, 0, &tts, &ctx, err, sizeof err) != 0) {
+        if (vt_tts_open(v ? "slt" : "rms", NULL, 0, &tts, &model, &ctx, err, sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
             return 1;
         }
@@ -418,12 +418,12 @@ int main(int argc, char **argv)
             vt_tts_synth_buffer(tts, ctx, RATE, k_answers[k], &c->pcm, &c->n, NULL);
             total_s += (double)c->n / RATE;
         }
-        tts->destroy(ctx);
+        vt_tts_close(tts, model, ctx);
     }
     for (int k = 0; k < 2; k++) {
-        vt_tts_open(stop_voices[k], NULL, 0, &tts, &ctx, err, sizeof err);
+        vt_tts_open(stop_voices[k], NULL, 0, &tts, &model, &ctx, err, sizeof err);
         vt_tts_synth_buffer(tts, ctx, RATE, "stop", &stops[k].pcm, &stops[k].n, NULL);
-        tts->destroy(ctx);
+        vt_tts_close(tts, model, ctx);
     }
 
     {
@@ -431,7 +431,8 @@ int main(int argc, char **argv)
         vt_keyword kw[5];
         for (int k = 0; k < 5; k++)
             kw[k] = (vt_keyword){words[k], 0};
-        if (vt_kws_pocketsphinx.create(NULL, 0, kw, 5, &kws_ctx, err, sizeof err) != 0) {
+        if (vt_kws_open(&vt_kws_pocketsphinx, NULL, 0, kw, 5, &kws_model, &kws_ctx, err,
+                        sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
             return 1;
         }
@@ -439,7 +440,7 @@ int main(int argc, char **argv)
     printf("## bench_echo%s\n\n", quick ? " --quick" : "");
 
     offline(ans, 2 * n_ans, total_s, &stops[0], n_rooms);
-    vt_kws_pocketsphinx.destroy(kws_ctx);
+    vt_kws_close(&vt_kws_pocketsphinx, kws_model, kws_ctx);
     if (offline_only) {
         rmdir(workdir);
         return 0;

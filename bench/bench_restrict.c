@@ -5,7 +5,7 @@
  *
  * For each shipped lesson the lesson brain (db=none) is walked question by
  * question (greeting, then the right answer as the user turn) and
- * vt_lesson_expected() gives each question's accepted answers as spoken.
+ * vt_brain_lesson.expected() gives each question's accepted answers as spoken.
  * Every answer, three command words and a few off-lesson sentences are
  * synthesized with flite (awb, rms) and recognised by pocketsphinx with
  *   (a) lm:       the full en-us language model (the default decoder),
@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #define RATE 16000
-#define PHR VT_LESSON_PHRASE_MAX
+#define PHR VT_EXPECTED_PHRASE_MAX
 #define MAX_Q 128
 #define MAX_ANS 8
 #define MAX_ALL 512
@@ -228,14 +228,14 @@ static int walk_lesson(lesson_data *L, const dict *d)
     }
     rc = vt_brain_greeting(ops, ctx, buf, sizeof buf);
     if (rc < 0) {
-        fprintf(stderr, "bench_restrict: lesson %s greeting: %s\n", L->name, vt_brain_error());
+        fprintf(stderr, "bench_restrict: lesson %s greeting: %s\n", L->name, vt_strerror(rc));
         ops->destroy(ctx);
         return rc;
     }
     rc = 0;
     while (L->n_q < MAX_Q) {
         char words[MAX_ANS][PHR];
-        int n = vt_lesson_expected(ctx, words, MAX_ANS);
+        int n = ops->expected(ctx, words, MAX_ANS);
         if (n < 0) {
             rc = n;
             break;
@@ -261,9 +261,9 @@ static int walk_lesson(lesson_data *L, const dict *d)
         char said[PHR];
         snprintf(said, sizeof said, "%s", words[0]);
         vt_turn t = {VT_ROLE_USER, said, NULL, 0};
-        rc = ops->reply(ctx, &t, 1, discard_token, NULL, NULL);
+        rc = ops->reply(ctx, &t, 1, discard_token, NULL, NULL, err, sizeof err);
         if (rc < 0) {
-            fprintf(stderr, "bench_restrict: lesson %s reply: %s\n", L->name, vt_brain_error());
+            fprintf(stderr, "bench_restrict: lesson %s reply: %s\n", L->name, err);
             break;
         }
         rc = vt_lesson_get_status(ctx, &st1);
@@ -291,6 +291,7 @@ typedef struct clips {
     clip *c;
     size_t n, cap;
     const vt_tts_ops *ops[N_VOICES];
+    void *model[N_VOICES];
     void *ctx[N_VOICES];
 } clips;
 
@@ -301,8 +302,7 @@ static void clips_free(clips *cs)
             free(cs->c[i].pcm[v]);
     free(cs->c);
     for (int v = 0; v < N_VOICES; v++)
-        if (cs->ops[v] && cs->ctx[v])
-            cs->ops[v]->destroy(cs->ctx[v]);
+        vt_tts_close(cs->ops[v], cs->model[v], cs->ctx[v]);
     memset(cs, 0, sizeof *cs);
 }
 
@@ -310,7 +310,8 @@ static int clips_open(clips *cs)
 {
     char err[512];
     for (int v = 0; v < N_VOICES; v++) {
-        int rc = vt_tts_open(voices[v], NULL, 0, &cs->ops[v], &cs->ctx[v], err, sizeof err);
+        int rc = vt_tts_open(voices[v], NULL, 0, &cs->ops[v], &cs->model[v], &cs->ctx[v], err,
+                             sizeof err);
         if (rc) {
             fprintf(stderr, "bench_restrict: voice %s: %s\n", voices[v], err);
             return rc;
@@ -401,12 +402,16 @@ typedef struct bench {
     int do_question;
 } bench;
 
-static int decoder_open(const char *jsgf, void **stt, score *s)
+/* The JSGF grammar shapes the decoder's configuration, so it is a model
+ * option: one model per grammar, one decoder on it. Closed with
+ * vt_stt_close(&vt_stt_pocketsphinx, model, stt). */
+static int decoder_open(const char *jsgf, void **model, void **stt, score *s)
 {
     char err[1024];
     const vt_opt o[] = {{"jsgf", jsgf}};
     double t0 = now_s(CLOCK_MONOTONIC);
-    int rc = vt_stt_pocketsphinx.create(jsgf ? o : NULL, jsgf ? 1 : 0, stt, err, sizeof err);
+    int rc = vt_stt_open(&vt_stt_pocketsphinx, jsgf ? o : NULL, jsgf ? 1 : 0, model, stt, err,
+                         sizeof err);
     if (rc) {
         fprintf(stderr, "bench_restrict: decoder (%s): %s\n", jsgf ? jsgf : "lm", err);
         *stt = NULL;
@@ -536,9 +541,9 @@ static int run_whole(bench *B, const lesson_data *L, size_t li, int cond, const 
 {
     for (int v = 0; v < N_VOICES; v++) {
         score *s = &B->sc[li][v][cond];
-        void *stt = NULL;
+        void *stt = NULL, *model = NULL;
         char hyps[N_OFF][PHR];
-        int rc = decoder_open(jsgf, &stt, s);
+        int rc = decoder_open(jsgf, &model, &stt, s);
         if (rc)
             return rc;
         rc = run_off(B, stt, v, s, hyps);
@@ -548,7 +553,7 @@ static int run_whole(bench *B, const lesson_data *L, size_t li, int cond, const 
         }
         if (!rc)
             rc = run_commands(B, stt, v, s, cond);
-        vt_stt_pocketsphinx.destroy(stt);
+        vt_stt_close(&vt_stt_pocketsphinx, model, stt);
         if (rc)
             return rc;
     }
@@ -571,9 +576,9 @@ static int run_question(bench *B, const lesson_data *L, size_t li)
             return rc;
         for (int v = 0; v < N_VOICES; v++) {
             score *s = &B->sc[li][v][2];
-            void *stt = NULL;
+            void *stt = NULL, *model = NULL;
             char hyps[N_OFF][PHR];
-            rc = decoder_open(path, &stt, s);
+            rc = decoder_open(path, &model, &stt, s);
             if (rc)
                 return rc;
             rc = run_off(B, stt, v, s, hyps);
@@ -583,7 +588,7 @@ static int run_question(bench *B, const lesson_data *L, size_t li)
             }
             if (!rc)
                 rc = run_commands(B, stt, v, s, 2);
-            vt_stt_pocketsphinx.destroy(stt);
+            vt_stt_close(&vt_stt_pocketsphinx, model, stt);
             if (rc)
                 return rc;
         }
@@ -654,7 +659,7 @@ static void report(const bench *B, const lesson_data *Ls)
            "empty (the rest is other text: off-topic with the LM, a wrong answer with a "
            "grammar).\n");
     printf("RTF: recognition CPU time of one thread over audio time. Decoder load: wall "
-           "time of one vt_stt_pocketsphinx.create (mean).\n");
+           "time of one vt_stt_open, model and decoder (mean).\n");
 }
 
 /* ---- main ----------------------------------------------------------------- */

@@ -86,6 +86,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "support/fake_llm.h"
 #include "engines/speech/speech.h"
 
 #define RATE 16000
@@ -293,24 +294,10 @@ static int server_start(server_t *s, const char *bin, const char *const *extra, 
     s->pid = pid;
     s->out_fd = p[0];
     char buf[1024];
-    size_t got = 0;
-    double until = now_ms() + 30000;
-    while (now_ms() < until && got < sizeof buf - 1) {
-        struct pollfd pf = {p[0], POLLIN, 0};
-        if (poll(&pf, 1, 200) <= 0)
-            continue;
-        ssize_t r = read(p[0], buf + got, sizeof buf - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        buf[got] = 0;
-        const char *k = strstr(buf, "listening on http://");
-        if (k && strchr(k, '\n')) {
-            const char *c = strchr(k + strlen("listening on http://"), ':');
-            if (c && sscanf(c + 1, "%d", &s->port) == 1 && s->port > 0)
-                return 0;
-        }
-    }
+    const char *k = vt_test_wait_output(p[0], buf, sizeof buf, 30000, "listening on http://");
+    const char *c = k ? strchr(k, ':') : NULL;
+    if (c && sscanf(c + 1, "%d", &s->port) == 1 && s->port > 0)
+        return 0;
     fprintf(stderr, "bench_serve: the server did not start (%s); its log:\n", s->cmd);
     char sh[300];
     snprintf(sh, sizeof sh, "tail -n 20 %s >&2", s->log);
@@ -1302,88 +1289,23 @@ static int run_latency(const char *bin, int trials, lat_result *R)
 #define VT_SOURCE_DIR "."
 #endif
 
-typedef struct fake_t {
-    pid_t pid;
-    int in_fd, out_fd, port;
-} fake_t;
+/* tests/brain/fake_openai.py through the tests' launcher (support/fake_llm.h) */
+typedef vt_fake_llm fake_t;
 
-/* tests/brain/fake_openai.py: prints its port, exits when its stdin closes */
 static int fake_start(fake_t *f)
 {
-    memset(f, 0, sizeof *f);
     char script[PATH_MAX];
-    snprintf(script, sizeof script, "%s/tests/brain/fake_openai.py", VT_SOURCE_DIR);
-    if (access(script, R_OK) != 0) {
-        fprintf(stderr, "bench_serve: %s not found: no filler figures\n", script);
+    vt_fake_llm_script(VT_SOURCE_DIR, script, sizeof script);
+    if (vt_fake_llm_start(f, script, 600) != 0) {
+        fprintf(stderr, "bench_serve: no filler figures\n");
         return -1;
     }
-    int in[2], out[2];
-    if (pipe(in) != 0)
-        return -1;
-    if (pipe(out) != 0) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        execlp("python3", "python3", script, "--lifetime", "600", (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    f->pid = pid;
-    f->in_fd = in[1];
-    f->out_fd = out[0];
-    char buf[64];
-    size_t got = 0;
-    double until = now_ms() + 10000;
-    while (now_ms() < until && got < sizeof buf - 1) {
-        struct pollfd pf = {out[0], POLLIN, 0};
-        if (poll(&pf, 1, 200) <= 0)
-            continue;
-        ssize_t r = read(out[0], buf + got, sizeof buf - 1 - got);
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        buf[got] = 0;
-        if (strchr(buf, '\n')) {
-            f->port = atoi(buf);
-            if (f->port > 0)
-                return 0;
-            break;
-        }
-    }
-    fprintf(stderr, "bench_serve: the fake LLM server did not start (python3 %s)\n", script);
-    close(f->in_fd);
-    close(f->out_fd);
-    kill(pid, SIGKILL);
-    waitpid(pid, NULL, 0);
-    return -1;
+    return 0;
 }
 
 static void fake_stop(fake_t *f)
 {
-    close(f->in_fd);
-    double until = now_ms() + 3000;
-    while (waitpid(f->pid, NULL, WNOHANG) == 0) {
-        if (now_ms() > until) {
-            kill(f->pid, SIGKILL);
-            waitpid(f->pid, NULL, 0);
-            break;
-        }
-        sleep_ms(20);
-    }
-    close(f->out_fd);
+    vt_fake_llm_stop(f);
 }
 
 static int run_filler(const char *bin, int trials)
@@ -1897,9 +1819,9 @@ int main(int argc, char **argv)
 
     /* the person's speech */
     const vt_tts_ops *ops;
-    void *ctx;
+    void *voice_model, *ctx;
     char err[256];
-    if (vt_tts_open(voice, NULL, 0, &ops, &ctx, err, sizeof err) != 0) {
+    if (vt_tts_open(voice, NULL, 0, &ops, &voice_model, &ctx, err, sizeof err) != 0) {
         fprintf(stderr, "bench_serve: voice %s: %s\n", voice, err);
         return 1;
     }
@@ -1909,7 +1831,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_serve: synthesis failed\n");
         return 1;
     }
-    ops->destroy(ctx);
+    vt_tts_close(ops, voice_model, ctx);
     g_world.question = &q;
     g_world.interrupter = &intr;
     g_world.stop = &stop;

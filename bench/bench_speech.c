@@ -15,28 +15,19 @@
  * Usage: bench_speech [stt|kws|tts|mem|all]   (default all; -h for help)
  */
 #include "engines/speech/speech.h"
+#include "support/rss.h"
+#include "support/wer.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <ctype.h>
 
 #define RATE 16000
 
-static const char *sentences[] = {
-    "What is the capital of France?",
-    "Can you explain how photosynthesis works?",
-    "I think the answer is twelve.",
-    "Please tell me a story about a dragon.",
-    "How many days are there in a year?",
-    "Could you repeat the last question please?",
-    "My favourite subject at school was history.",
-    "Why does the moon change its shape every night?",
-    "I do not understand the second step of the proof.",
-    "Let us practise some French verbs together.",
-};
-#define N_SENT (sizeof sentences / sizeof sentences[0])
+/* the sentences and the scoring are the tests' own (tests/support/wer.h) */
+#define sentences vt_test_sentences
+#define N_SENT ((size_t)VT_TEST_N_SENTENCES)
 
 static const char *tutor_text =
     "Photosynthesis is how plants turn light into food. The leaves take in carbon dioxide "
@@ -74,69 +65,43 @@ static void die(const char *what, const char *err)
 static int16_t *speak(const char *voice, const char *text, size_t *n)
 {
     const vt_tts_ops *ops;
-    void *ctx;
+    void *model, *ctx;
     char err[256];
-    if (vt_tts_open(voice, NULL, 0, &ops, &ctx, err, sizeof err))
+    if (vt_tts_open(voice, NULL, 0, &ops, &model, &ctx, err, sizeof err))
         die("tts", err);
     int16_t *pcm = NULL;
     if (vt_tts_synth_buffer(ops, ctx, RATE, text, &pcm, n, NULL))
         die("tts", text);
-    ops->destroy(ctx);
+    vt_tts_close(ops, model, ctx);
     return pcm;
 }
 
-/* ---- word error rate --------------------------------------------------- */
-
-static int split(const char *s, char w[][32], int max)
-{
-    int n = 0;
-    size_t len = 0;
-    for (;; s++) {
-        int c = (unsigned char)*s;
-        if (c && (isalnum(c) || c == '\'')) {
-            if (len < 31 && n < max)
-                w[n][len++] = (char)tolower(c);
-        } else if (len) {
-            if (n < max)
-                w[n][len] = '\0';
-            n++;
-            len = 0;
-        }
-        if (!c)
-            break;
-    }
-    return n < max ? n : max;
-}
-
-static int word_errors(const char *ref, const char *hyp, int *nref)
-{
-    static char r[64][32], h[64][32];
-    static int d[65][65];
-    int nr = split(ref, r, 64), nh = split(hyp, h, 64);
-    for (int i = 0; i <= nr; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= nh; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= nr; i++)
-        for (int j = 1; j <= nh; j++) {
-            int s = d[i - 1][j - 1] + (strcmp(r[i - 1], h[j - 1]) != 0);
-            int a = d[i - 1][j] + 1, b = d[i][j - 1] + 1;
-            d[i][j] = s < a ? (s < b ? s : b) : (a < b ? a : b);
-        }
-    *nref = nr;
-    return d[nr][nh];
-}
-
 /* ---- speech-to-text ---------------------------------------------------- */
+
+/* The models, loaded once for the whole run as a server loads them (kept
+ * until exit); every decoder below is a session's ctx on them. */
+static void *stt_model, *kws_model;
 
 static void *stt_create(int warm)
 {
     void *ctx;
     char err[512];
     const vt_opt o[] = { { "warmup", warm ? "1" : "0" } };
-    if (vt_stt_pocketsphinx.create(o, 1, &ctx, err, sizeof err))
+    if (!stt_model && vt_stt_pocketsphinx.load(NULL, 0, &stt_model, err, sizeof err))
+        die("stt", err);
+    if (vt_stt_pocketsphinx.create(stt_model, o, 1, &ctx, err, sizeof err))
         die("stt", err);
     return ctx;
+}
+
+static int kws_create(const vt_keyword *kw, size_t n, void **ctx, char *err, size_t errlen)
+{
+    if (!kws_model) {
+        int rc = vt_kws_pocketsphinx.load(NULL, 0, &kws_model, err, errlen);
+        if (rc)
+            return rc;
+    }
+    return vt_kws_pocketsphinx.create(kws_model, NULL, 0, kw, n, ctx, err, errlen);
 }
 
 static void bench_stt(void)
@@ -158,7 +123,7 @@ static void bench_stt(void)
             vt_speech_transcribe_pcm(&vt_stt_pocketsphinx, stt, pcm, n, r);
             rtf[i] = (now_s(CLOCK_THREAD_CPUTIME_ID) - t0) / ((double)n / RATE);
             int nw;
-            errors += word_errors(sentences[i], r->text, &nw);
+            errors += vt_test_word_errors(sentences[i], r->text, &nw);
             words += nw;
             free(pcm);
         }
@@ -184,7 +149,7 @@ static void bench_stt(void)
             void *d = stt_create(warm);
             (warm ? create_warm : create_cold)[i] = now_s(CLOCK_MONOTONIC) - t0;
             vt_speech_transcribe_pcm(&vt_stt_pocketsphinx, d, pcm, n, r);
-            int e = word_errors(sentences[i], r->text, &nw);
+            int e = vt_test_word_errors(sentences[i], r->text, &nw);
             if (warm)
                 e_warm += e;
             else
@@ -240,17 +205,6 @@ static void bench_stt(void)
 
 /* ---- memory ------------------------------------------------------------ */
 
-static double rss_mb(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, res = 0;
-    if (f) {
-        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
-            res = 0;
-        fclose(f);
-    }
-    return (double)res * (double)sysconf(_SC_PAGESIZE) / (1024.0 * 1024.0);
-}
 
 static void bench_mem(void)
 {
@@ -263,18 +217,18 @@ static void bench_mem(void)
     int16_t *pcm = speak("rms", sentences[0], &n);
     /* one of each first, so shared libraries and flite are already counted */
     void *s0 = stt_create(1), *k0;
-    if (vt_kws_pocketsphinx.create(NULL, 0, kw, 2, &k0, err, sizeof err))
+    if (kws_create(kw, 2, &k0, err, sizeof err))
         die("kws", err);
-    double base = rss_mb();
+    double base = vt_test_rss_mb();
     for (int i = 0; i < K; i++) {
         stt[i] = stt_create(1);
         vt_speech_transcribe_pcm(&vt_stt_pocketsphinx, stt[i], pcm, n, r);
     }
-    double after_stt = rss_mb();
+    double after_stt = vt_test_rss_mb();
     for (int i = 0; i < K; i++)
-        if (vt_kws_pocketsphinx.create(NULL, 0, kw, 2, &kws[i], err, sizeof err))
+        if (kws_create(kw, 2, &kws[i], err, sizeof err))
             die("kws", err);
-    double after_kws = rss_mb();
+    double after_kws = vt_test_rss_mb();
     printf("### Memory per session (resident, median of %d sessions added)\n\n", K);
     printf("| part | MiB per session |\n| --- | ---: |\n");
     printf("| speech-to-text decoder, warm (en-us acoustic model + 27 MB language model + "
@@ -336,7 +290,7 @@ static void bench_kws_word(const kws_set *s, const char *word)
         char err[512];
         vt_keyword kw = { word, thresholds[t] };
         void *k;
-        if (vt_kws_pocketsphinx.create(NULL, 0, &kw, 1, &k, err, sizeof err))
+        if (kws_create(&kw, 1, &k, err, sizeof err))
             die("kws", err);
         int trials = 0, hits[3] = { 0, 0, 0 }, fa = 0, fa_tutor = 0, nd = 0;
         double delays[64], dmax = 0;
@@ -459,9 +413,9 @@ static void bench_tts(void)
            "(median) | time to first audio at 48 kHz |\n| --- | ---: | ---: | ---: | ---: |\n");
     for (size_t v = 0; v < 5; v++) {
         const vt_tts_ops *ops;
-        void *ctx;
+        void *model, *ctx;
         char err[256];
-        if (vt_tts_open(voices[v], NULL, 0, &ops, &ctx, err, sizeof err))
+        if (vt_tts_open(voices[v], NULL, 0, &ops, &model, &ctx, err, sizeof err))
             die("tts", err);
         double rtf[N_SENT], first[N_SENT], first48[N_SENT];
         for (int rep = 0; rep < 2; rep++) /* the first pass loads what is lazy */
@@ -479,7 +433,7 @@ static void bench_tts(void)
         printf("| %s | %d Hz | %.4f | %.1f ms | %.1f ms |\n", voices[v], ops->sample_rate(ctx),
                median(rtf, (int)N_SENT), 1000 * median(first, (int)N_SENT),
                1000 * median(first48, (int)N_SENT));
-        ops->destroy(ctx);
+        vt_tts_close(ops, model, ctx);
     }
     printf("\n");
 }

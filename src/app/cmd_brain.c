@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "app/cmd_engines.h"
 #include "engines/brain/brain.h"
 #include "voicetutor/core.h"
 
@@ -181,7 +182,8 @@ int cmd_ask(int argc, char **argv)
         in_reply = 1;
         printf("tutor> ");
         fflush(stdout);
-        int r = ops->reply(ctx, h, n_turns, print_token, &s, &abort_flag);
+        char rerr[512] = "";
+        int r = ops->reply(ctx, h, n_turns, print_token, &s, &abort_flag, rerr, sizeof rerr);
         in_reply = 0;
         printf("\n");
         if (r == VT_ECANCELED) {
@@ -196,7 +198,7 @@ int cmd_ask(int argc, char **argv)
             }
             printf("[interrupted]\n");
         } else if (r < 0) {
-            fprintf(stderr, "[error: %s: %s]\n", vt_strerror(r), vt_brain_error());
+            fprintf(stderr, "[error: %s: %s]\n", vt_strerror(r), rerr);
             printf("tutor> Sorry, I had a problem there. Could you say that again?\n");
             rc = 1;
         } else {

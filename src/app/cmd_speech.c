@@ -15,6 +15,7 @@
  * gives one line naming what is wrong and how to fix it, and exit code 1;
  * bad usage gives exit code 2.
  */
+#include "app/cmd_engines.h"
 #include "engines/speech/speech.h"
 #include "util/wav.h"
 #include <stdio.h>
@@ -93,15 +94,15 @@ int cmd_transcribe(int argc, char **argv)
     char err[512] = "";
     int16_t *pcm = NULL;
     size_t n = 0;
-    void *ctx = NULL;
-    const vt_stt_ops *ops = &vt_stt_pocketsphinx;
+    void *model = NULL, *ctx = NULL;
+    const vt_stt_ops *ops = vt_stt_find("pocketsphinx"); /* segments with its own VAD */
     int status = 1, printed = 0, started = 0;
     int rc = vt_wav_read(path, VT_IN_RATE, &pcm, &n, NULL, err, sizeof err);
     if (rc) {
         fprintf(stderr, "transcribe: %s\n", err);
         goto out;
     }
-    rc = ops->create(opts, n_opts, &ctx, err, sizeof err);
+    rc = vt_stt_open(ops, opts, n_opts, &model, &ctx, err, sizeof err);
     if (rc) {
         fprintf(stderr, "transcribe: %s\n", err);
         goto out;
@@ -136,8 +137,7 @@ int cmd_transcribe(int argc, char **argv)
         fprintf(stderr, "transcribe: %s: no speech recognised\n", path);
     status = 0;
 out:
-    if (ctx)
-        ops->destroy(ctx);
+    vt_stt_close(ops, model, ctx);
     free(pcm);
     return status;
 }
@@ -196,11 +196,11 @@ int cmd_say(int argc, char **argv)
     }
     char err[512] = "";
     const vt_tts_ops *ops = NULL;
-    void *ctx = NULL;
+    void *model = NULL, *ctx = NULL;
     int16_t *pcm = NULL;
     size_t n = 0;
     int status = 1;
-    int rc = vt_tts_open(voice, NULL, 0, &ops, &ctx, err, sizeof err);
+    int rc = vt_tts_open(voice, NULL, 0, &ops, &model, &ctx, err, sizeof err);
     if (rc) {
         fprintf(stderr, "say: %s\n", err);
         goto out;
@@ -219,8 +219,7 @@ int cmd_say(int argc, char **argv)
     }
     status = 0;
 out:
-    if (ctx)
-        ops->destroy(ctx);
+    vt_tts_close(ops, model, ctx);
     free(pcm);
     return status;
 }

@@ -3,12 +3,7 @@
 #ifndef VT_APP_COMMANDS_H
 #define VT_APP_COMMANDS_H
 int cmd_simulate(int argc, char **argv);
-#ifdef VT_HAVE_SPEECH
-#include "engines/speech/speech.h"
-#endif
-#ifdef VT_HAVE_BRAIN
-#include "engines/brain/brain.h"
-#endif
+#include "app/cmd_engines.h"   /* ask, transcribe, say */
 #ifdef VT_HAVE_SERVE
 int cmd_serve(int argc, char **argv);
 #endif

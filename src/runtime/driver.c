@@ -107,12 +107,13 @@ static int brain_run(vt_exec_job *job, void *arg, const volatile int *abort)
         return VT_ECANCELED;
     switch (j->kind) {
     case 0: {
-        int rc = s->eng.brain->reply(s->eng.brain_ctx, j->turns, j->n_turns, brain_token, j, abort);
+        const vt_brain_ops *b = s->eng.brain;
+        int rc = b->reply(s->eng.brain_ctx, j->turns, j->n_turns, brain_token, j, abort, j->err,
+                          sizeof j->err);
         if (*abort)
             return VT_ECANCELED;
-        if (rc)
-            snprintf(j->err, sizeof j->err, "%s",
-                     vt_brain_error()[0] ? vt_brain_error() : vt_strerror(rc));
+        if (rc && !j->err[0])
+            snprintf(j->err, sizeof j->err, "%s", vt_strerror(rc));
         return rc;
     }
     case 1:
@@ -123,7 +124,8 @@ static int brain_run(vt_exec_job *job, void *arg, const volatile int *abort)
         /* no valid choice: -1, and the core draws one with its seeded random */
         const vt_brain_ops *b = s->eng.brain;
         int i = b->choose_filler ? b->choose_filler(s->eng.brain_ctx, j->text, s->fill_desc,
-                                                    (size_t)s->eng.n_fill, abort)
+                                                    (size_t)s->eng.n_fill, abort, j->err,
+                                                    sizeof j->err)
                                  : -1;
         j->result = i >= 0 && i < s->eng.n_fill ? i : -1;
         return 0;

@@ -32,6 +32,12 @@ struct vt_runtime {
     vt_clip *fill, *ack;
     int n_fill, n_ack;
     int n_sessions;
+    /* the engines' models, loaded once here, read-only while sessions run */
+    const vt_stt_ops *stt_ops;
+    const vt_kws_ops *kws_ops;
+    const vt_tts_ops *tts_ops;
+    void *stt_model, *kws_model, *tts_model;
+    char speech_err[512];          /* why stt/kws did not load ("" if they did) */
     int trim_busy, trim_again;     /* the memory trim job (see released()) */
 };
 
@@ -88,11 +94,26 @@ int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, s
     }
     if ((rc = vt_config_validate(&rt->cfg.core, e, sizeof e)) != 0)
         goto fail;
+    if (rt->speech) {
+        /* a recogniser that does not load is reported by each session, which
+         * goes on with typed messages */
+        rt->stt_ops = vt_stt_find(rt->stt);
+        rt->kws_ops = vt_kws_find(rt->stt);
+        if (rt->stt_ops->load(NULL, 0, &rt->stt_model, rt->speech_err, sizeof rt->speech_err) ||
+            rt->kws_ops->load(NULL, 0, &rt->kws_model, rt->speech_err, sizeof rt->speech_err)) {
+            if (!rt->speech_err[0])
+                snprintf(rt->speech_err, sizeof rt->speech_err, "the models did not load");
+        }
+    }
 
     /* the clips every session shares, in the session voice */
     const vt_tts_ops *tts = NULL;
     void *tts_ctx = NULL;
-    if ((rc = vt_tts_open(rt->voice, NULL, 0, &tts, &tts_ctx, e, sizeof e)) != 0)
+    if ((rc = vt_tts_load_voice(rt->voice, NULL, 0, &rt->tts_ops, &rt->tts_model, e,
+                                sizeof e)) != 0)
+        goto fail;
+    tts = rt->tts_ops;
+    if ((rc = tts->create(rt->tts_model, NULL, 0, &tts_ctx, e, sizeof e)) != 0)
         goto fail;
     rc = vt_clips_build(tts, tts_ctx, rt->cfg.core.out_rate, vt_default_filler_texts,
                         vt_default_filler_descriptions, vt_default_n_fillers, &rt->fill, e,
@@ -137,6 +158,12 @@ void vt_runtime_destroy(vt_runtime *rt)
         vt_pool_destroy(rt->cpu);
     if (rt->io)
         vt_pool_destroy(rt->io);
+    if (rt->stt_model)
+        rt->stt_ops->unload(rt->stt_model);
+    if (rt->kws_model)
+        rt->kws_ops->unload(rt->kws_model);
+    if (rt->tts_model)
+        rt->tts_ops->unload(rt->tts_model);
     vt_clips_free(rt->fill, rt->n_fill);
     vt_clips_free(rt->ack, rt->n_ack);
     for (size_t i = 0; i < 2 * VT_RUNTIME_MAX_OPTS; i++)
@@ -167,7 +194,7 @@ static int open_brain(vt_runtime *rt, const char *user_id, const char *character
     vt_opt opts[VT_RUNTIME_MAX_OPTS + 2];
     size_t n = 0;
     const char *def = vt_opt_get(rt->cfg.brain_opts, rt->cfg.n_brain_opts, "lesson",
-                                 rt->brain == &vt_brain_lesson ? "times-tables" : NULL);
+                                 rt->brain->default_character);
     for (size_t i = 0; i < rt->cfg.n_brain_opts; i++)
         if (strcmp(rt->cfg.brain_opts[i].key, "lesson") != 0 &&
             strcmp(rt->cfg.brain_opts[i].key, "user_id") != 0)
@@ -203,35 +230,37 @@ static int open_brain(vt_runtime *rt, const char *user_id, const char *character
     return 0;
 }
 
-/* The speech engines of a live session: the runtime's recogniser, and the
- * keyword spotter of the same name, for the session's command words. */
+/* The speech engines of a live session: its state of the runtime's
+ * recogniser and keyword spotter models, for the session's command words. */
 static int open_speech(void *ud, const vt_config *cfg, const vt_stt_ops **stt, void **stt_ctx,
                        const vt_kws_ops **kws, void **kws_ctx, char *err, size_t errlen)
 {
-    vt_runtime *rt = ud;
-    const vt_stt_ops *so = vt_stt_find(rt->stt);
-    const vt_kws_ops *ko = vt_kws_find(rt->stt);
-    if (!so || !ko) {
-        snprintf(err, errlen, "no speech recogniser or keyword spotter named '%s'", rt->stt);
-        return VT_EINVAL;
+    const vt_runtime *rt = ud;
+    if (!rt->stt_model || !rt->kws_model) {
+        snprintf(err, errlen, "%s", rt->speech_err);
+        return VT_ENOTFOUND;
     }
-    int rc = so->create(NULL, 0, stt_ctx, err, errlen);
+    int rc = rt->stt_ops->create(rt->stt_model, NULL, 0, stt_ctx, err, errlen);
     if (rc)
         return rc;
-    *stt = so;
+    *stt = rt->stt_ops;
     vt_keyword kw[VT_MAX_COMMANDS];
     for (int i = 0; i < cfg->n_commands; i++)
         kw[i] = (vt_keyword){cfg->commands[i], 0};
-    rc = ko->create(NULL, 0, kw, (size_t)cfg->n_commands, kws_ctx, err, errlen);
+    rc = rt->kws_ops->create(rt->kws_model, NULL, 0, kw, (size_t)cfg->n_commands, kws_ctx, err,
+                             errlen);
     if (rc == 0)
-        *kws = ko;
+        *kws = rt->kws_ops;
     return rc;
 }
 
 static int open_tts(void *ud, const vt_tts_ops **tts, void **tts_ctx, char *err, size_t errlen)
 {
-    vt_runtime *rt = ud;
-    return vt_tts_open(rt->voice, NULL, 0, tts, tts_ctx, err, errlen);
+    const vt_runtime *rt = ud;
+    int rc = rt->tts_ops->create(rt->tts_model, NULL, 0, tts_ctx, err, errlen);
+    if (rc == 0)
+        *tts = rt->tts_ops;
+    return rc;
 }
 
 /* Memory that returns: a closed session's decoders were allocated on the

@@ -164,8 +164,8 @@ static int real_prepare(vt_sim *s, char *err, size_t errlen)
 {
     char e[512] = "";
     const vt_tts_ops *ops = NULL;
-    void *ctx = NULL;
-    int rc = vt_tts_open(s->voice, NULL, 0, &ops, &ctx, e, sizeof e);
+    void *model = NULL, *ctx = NULL;
+    int rc = vt_tts_open(s->voice, NULL, 0, &ops, &model, &ctx, e, sizeof e);
     if (rc)
         goto fail;
     rc = vt_clips_build(ops, ctx, s->cfg.out_rate, vt_default_filler_texts,
@@ -176,12 +176,12 @@ static int real_prepare(vt_sim *s, char *err, size_t errlen)
         rc = vt_clips_build(ops, ctx, s->cfg.out_rate, vt_default_ack_texts, NULL,
                             vt_default_n_acks, &s->real_ack, e, sizeof e);
     }
-    ops->destroy(ctx);
+    vt_tts_close(ops, model, ctx);
     if (rc)
         goto fail;
     s->n_real_ack = vt_default_n_acks;
     /* the person's lines without a WAV are spoken by another voice */
-    if ((rc = vt_tts_open(s->user_voice, NULL, 0, &ops, &ctx, e, sizeof e)) != 0)
+    if ((rc = vt_tts_open(s->user_voice, NULL, 0, &ops, &model, &ctx, e, sizeof e)) != 0)
         goto fail;
     for (size_t i = 0; i < s->n_items && rc == 0; i++) {
         vt__sim_item *u = &s->items[i];
@@ -199,7 +199,7 @@ static int real_prepare(vt_sim *s, char *err, size_t errlen)
             snprintf(e, sizeof e, "user[%zu]: speaking \"%s\" failed", i, u->text);
         }
     }
-    ops->destroy(ctx);
+    vt_tts_close(ops, model, ctx);
     if (rc)
         goto fail;
     return 0;

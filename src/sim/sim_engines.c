@@ -115,10 +115,25 @@ typedef struct sim_stt {
     size_t start, fed;    /* microphone sample of the first audio; samples fed */
 } sim_stt;
 
-static int stt_create(const vt_opt *o, size_t n, void **ctx, char *err, size_t errlen)
+/* The simulator's engines are made by the simulator, for one run: neither
+ * loaded nor created by name. */
+static int made_here(char *err, size_t errlen)
 {
-    snprintf(err, errlen, "the simulator's recogniser is made by the simulator");
+    snprintf(err, errlen, "the simulator's engines are made by the simulator");
     return VT_EINVAL;
+}
+
+static int sim_load(const vt_opt *o, size_t n, void **model, char *err, size_t errlen)
+{
+    return made_here(err, errlen);
+}
+
+static void sim_unload(void *model) {}
+
+static int stt_create(void *model, const vt_opt *o, size_t n, void **ctx, char *err,
+                      size_t errlen)
+{
+    return made_here(err, errlen);
 }
 
 static void stt_destroy(void *ctx)
@@ -156,8 +171,8 @@ static int stt_end(void *ctx, vt_stt_result *out)
     return 0;
 }
 
-static const vt_stt_ops k_sim_stt = {"sim", stt_create, stt_destroy, stt_begin, stt_feed,
-                                     stt_partial, stt_end};
+static const vt_stt_ops k_sim_stt = {"sim", sim_load, sim_unload, stt_create, stt_destroy,
+                                     stt_begin, stt_feed, stt_partial, stt_end};
 
 /* ---- scripted keyword spotting --------------------------------------------- */
 
@@ -195,11 +210,10 @@ typedef struct sim_kws {
     size_t pos;           /* microphone sample of the next audio fed */
 } sim_kws;
 
-static int kws_create(const vt_opt *o, size_t n, const vt_keyword *kw, size_t nkw, void **ctx,
-                      char *err, size_t errlen)
+static int kws_create(void *model, const vt_opt *o, size_t n, const vt_keyword *kw, size_t nkw,
+                      void **ctx, char *err, size_t errlen)
 {
-    snprintf(err, errlen, "the simulator's spotter is made by the simulator");
-    return VT_EINVAL;
+    return made_here(err, errlen);
 }
 
 static int kws_reset(void *ctx)
@@ -223,7 +237,8 @@ static int kws_feed(void *ctx, const int16_t *pcm, size_t n, vt_kws_hit *hit)
     return 0;
 }
 
-static const vt_kws_ops k_sim_kws = {"sim", kws_create, stt_destroy, kws_reset, kws_feed};
+static const vt_kws_ops k_sim_kws = {"sim", sim_load, sim_unload, kws_create, stt_destroy,
+                                     kws_reset, kws_feed};
 
 /* ---- scripted synthesis ------------------------------------------------------ */
 
@@ -233,10 +248,10 @@ typedef struct sim_tts {
     vt_sim *s;
 } sim_tts;
 
-static int tts_create(const vt_opt *o, size_t n, void **ctx, char *err, size_t errlen)
+static int tts_create(void *model, const vt_opt *o, size_t n, void **ctx, char *err,
+                      size_t errlen)
 {
-    snprintf(err, errlen, "the simulator's voice is made by the simulator");
-    return VT_EINVAL;
+    return made_here(err, errlen);
 }
 
 static int tts_rate(void *ctx)
@@ -304,7 +319,8 @@ out:
     return rc;
 }
 
-static const vt_tts_ops k_sim_tts = {"sim", tts_create, stt_destroy, tts_rate, tts_synth};
+static const vt_tts_ops k_sim_tts = {"sim", sim_load, sim_unload, tts_create, stt_destroy,
+                                     tts_rate, tts_synth};
 
 /* ---- timing: what the scenario says each engine's work costs -------------- */
 
@@ -316,6 +332,8 @@ typedef struct timed {
         const vt_tts_ops *tts;
     } in;
     void *ctx;
+    void *model;                 /* a real engine's, unloaded with the wrapper */
+    void (*unload)(void *model);
     /* synthesis in progress */
     vt_tts_chunk_fn on_chunk;
     void *ud;
@@ -358,11 +376,14 @@ static void timed_stt_destroy(void *ctx)
 {
     timed *t = ctx;
     t->in.stt->destroy(t->ctx);
+    if (t->model)
+        t->unload(t->model);
     free(t);
 }
 
-static const vt_stt_ops k_timed_stt = {"timed", stt_create, timed_stt_destroy, timed_stt_begin,
-                                       timed_stt_feed, timed_stt_partial, timed_stt_end};
+static const vt_stt_ops k_timed_stt = {"timed", sim_load, sim_unload, stt_create,
+                                       timed_stt_destroy, timed_stt_begin, timed_stt_feed,
+                                       timed_stt_partial, timed_stt_end};
 
 /* The spotter costs nothing; its hits are recorded as engine.keyword. */
 static int timed_kws_reset(void *ctx)
@@ -388,11 +409,13 @@ static void timed_kws_destroy(void *ctx)
 {
     timed *t = ctx;
     t->in.kws->destroy(t->ctx);
+    if (t->model)
+        t->unload(t->model);
     free(t);
 }
 
-static const vt_kws_ops k_timed_kws = {"timed", kws_create, timed_kws_destroy, timed_kws_reset,
-                                       timed_kws_feed};
+static const vt_kws_ops k_timed_kws = {"timed", sim_load, sim_unload, kws_create,
+                                       timed_kws_destroy, timed_kws_reset, timed_kws_feed};
 
 /* Synthesis: the first chunk after tts.first_chunk_ms, then each chunk's
  * audio at the real-time factor tts.rtf. */
@@ -426,13 +449,15 @@ static void timed_tts_destroy(void *ctx)
 {
     timed *t = ctx;
     t->in.tts->destroy(t->ctx);
+    if (t->model)
+        t->unload(t->model);
     free(t);
 }
 
-static const vt_tts_ops k_timed_tts = {"timed", tts_create, timed_tts_destroy, timed_tts_rate,
-                                       timed_tts_synth};
+static const vt_tts_ops k_timed_tts = {"timed", sim_load, sim_unload, tts_create,
+                                       timed_tts_destroy, timed_tts_rate, timed_tts_synth};
 
-static timed *wrap(vt_sim *s, const void *in, void *ctx)
+static timed *wrap(vt_sim *s, const void *in, void *ctx, void *model, void (*unload)(void *))
 {
     timed *t = calloc(1, sizeof *t);
     if (!t)
@@ -440,6 +465,8 @@ static timed *wrap(vt_sim *s, const void *in, void *ctx)
     t->s = s;
     t->in.stt = in;
     t->ctx = ctx;
+    t->model = model;
+    t->unload = unload;
     return t;
 }
 
@@ -451,7 +478,7 @@ int vt__sim_open_speech(void *ud, const vt_config *cfg, const vt_stt_ops **stt, 
     vt_sim *s = ud;
     const vt_stt_ops *so = &k_sim_stt;
     const vt_kws_ops *ko = &k_sim_kws;
-    void *sc = NULL, *kc = NULL;
+    void *sc = NULL, *kc = NULL, *sm = NULL, *km = NULL;
     int rc = VT_ENOMEM;
     if (s->real) {
         so = vt_stt_find("pocketsphinx");
@@ -459,10 +486,11 @@ int vt__sim_open_speech(void *ud, const vt_config *cfg, const vt_stt_ops **stt, 
         vt_keyword kw[VT_MAX_COMMANDS];
         for (int i = 0; i < cfg->n_commands; i++)
             kw[i] = (vt_keyword){cfg->commands[i], 0};
-        if ((rc = so->create(NULL, 0, &sc, err, errlen)) != 0)
+        if ((rc = vt_stt_open(so, NULL, 0, &sm, &sc, err, errlen)) != 0)
             return rc;
-        if ((rc = ko->create(NULL, 0, kw, (size_t)cfg->n_commands, &kc, err, errlen)) != 0) {
-            so->destroy(sc);
+        if ((rc = vt_kws_open(ko, NULL, 0, kw, (size_t)cfg->n_commands, &km, &kc, err,
+                              errlen)) != 0) {
+            vt_stt_close(so, sm, sc);
             return rc;
         }
     } else {
@@ -477,12 +505,12 @@ int vt__sim_open_speech(void *ud, const vt_config *cfg, const vt_stt_ops **stt, 
         sc = a;
         kc = b;
     }
-    timed *ts = wrap(s, so, sc), *tk = wrap(s, ko, kc);
+    timed *ts = wrap(s, so, sc, sm, so->unload), *tk = wrap(s, ko, kc, km, ko->unload);
     if (!ts || !tk) {
         free(ts);
         free(tk);
-        so->destroy(sc);
-        ko->destroy(kc);
+        vt_stt_close(so, sm, sc);
+        vt_kws_close(ko, km, kc);
         return VT_ENOMEM;
     }
     *stt = &k_timed_stt;
@@ -496,9 +524,9 @@ int vt__sim_open_tts(void *ud, const vt_tts_ops **tts, void **tts_ctx, char *err
 {
     vt_sim *s = ud;
     const vt_tts_ops *to = &k_sim_tts;
-    void *tc = NULL;
+    void *tc = NULL, *tm = NULL;
     if (s->real) {
-        int rc = vt_tts_open(s->voice, NULL, 0, &to, &tc, err, errlen);
+        int rc = vt_tts_open(s->voice, NULL, 0, &to, &tm, &tc, err, errlen);
         if (rc)
             return rc;
     } else {
@@ -508,9 +536,9 @@ int vt__sim_open_tts(void *ud, const vt_tts_ops **tts, void **tts_ctx, char *err
         c->s = s;
         tc = c;
     }
-    timed *t = wrap(s, to, tc);
+    timed *t = wrap(s, to, tc, tm, to->unload);
     if (!t) {
-        to->destroy(tc);
+        vt_tts_close(to, tm, tc);
         return VT_ENOMEM;
     }
     *tts = &k_timed_tts;
@@ -555,7 +583,7 @@ static int brain_token(void *ud, const char *tok)
 }
 
 static int brain_reply(void *ctx, const vt_turn *history, size_t n_turns, vt_token_fn on_token,
-                       void *ud, const volatile int *abort)
+                       void *ud, const volatile int *abort, char *err, size_t errlen)
 {
     brain_ctx *b = ctx;
     vt_sim *s = b->s;
@@ -566,7 +594,7 @@ static int brain_reply(void *ctx, const vt_turn *history, size_t n_turns, vt_tok
     b->token_ms = r->token_ms;
     spend_ms(s, r->first_token_ms);
     if (b->in)
-        return b->in->reply(b->ictx, history, n_turns, brain_token, b, abort);
+        return b->in->reply(b->ictx, history, n_turns, brain_token, b, abort, err, errlen);
     int tokens = 0;
     for (const char *p = r->text; *p;) {
         if (r->error && tokens == r->error_after)
@@ -585,25 +613,26 @@ static int brain_reply(void *ctx, const vt_turn *history, size_t n_turns, vt_tok
         tokens++;
         p = e;
     }
-    return r->error ? vt__brain_fail(VT_EIO, "%s", r->error) : 0;
+    return r->error ? vt__brain_fail(err, errlen, VT_EIO, "%s", r->error) : 0;
 }
 
 /* The scripted verdicts in order of the requests (null: the brain has
  * none), each after brain.judge_ms. */
-static int brain_judge(void *ctx, const char *text, const volatile int *abort)
+static int brain_judge(void *ctx, const char *text, const volatile int *abort, char *err,
+                       size_t errlen)
 {
     brain_ctx *b = ctx;
     vt_sim *s = b->s;
     size_t k = b->judge_next++;
     int v = k < s->n_judge ? s->judge[k] : -1;
     if (v < 0 && b->in && b->in->judge)
-        v = b->in->judge(b->ictx, text, abort);
+        v = b->in->judge(b->ictx, text, abort, err, errlen);
     spend_ms(s, s->judge_ms);
     return v;
 }
 
 static int brain_filler(void *ctx, const char *text, const vt_filler_desc *fillers, size_t n,
-                        const volatile int *abort)
+                        const volatile int *abort, char *err, size_t errlen)
 {
     brain_ctx *b = ctx;
     vt_sim *s = b->s;
@@ -614,11 +643,26 @@ static int brain_filler(void *ctx, const char *text, const vt_filler_desc *fille
     spend_ms(s, s->filler_ms);
     if (s->filler_index >= 0 || !b->in || !b->in->choose_filler)
         return s->filler_index;
-    return b->in->choose_filler(b->ictx, text, fillers, n, abort);
+    return b->in->choose_filler(b->ictx, text, fillers, n, abort, err, errlen);
 }
 
-static const vt_brain_ops k_sim_brain = {"sim", brain_create, brain_destroy, brain_reply,
-                                         brain_judge, brain_filler};
+/* what a real brain says first and expects to hear; the scripted one has
+ * neither */
+static int brain_greeting(void *ctx, char *buf, size_t cap)
+{
+    brain_ctx *b = ctx;
+    return b->in ? b->in->greeting(b->ictx, buf, cap) : VT_ENOTFOUND;
+}
+
+static int brain_expected(void *ctx, char phrases[][VT_EXPECTED_PHRASE_MAX], size_t n)
+{
+    brain_ctx *b = ctx;
+    return b->in ? b->in->expected(b->ictx, phrases, n) : 0;
+}
+
+static const vt_brain_ops k_sim_brain = {"sim",        NULL,          brain_create,
+                                         brain_destroy, brain_greeting, brain_reply,
+                                         brain_judge,  brain_filler,  brain_expected};
 
 int vt__sim_brain(vt_sim *s, const vt_brain_ops *inner, void *inner_ctx,
                   const vt_brain_ops **ops, void **ctx)

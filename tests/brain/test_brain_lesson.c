@@ -196,7 +196,7 @@ static const char *say(session *s, const char *user)
     s->turns[s->n].role = VT_ROLE_USER;
     s->turns[s->n].text = (char *)user;
     s->n = (s->n + 1) % 64;
-    int rc = vt_brain_lesson.reply(s->ctx, s->turns, s->n, on_tok, &out, NULL);
+    int rc = vt_brain_lesson.reply(s->ctx, s->turns, s->n, on_tok, &out, NULL, NULL, 0);
     assert_int_equal(rc, 0);
     assert_true(out.n_tokens > 0);
     return out.text;
@@ -248,32 +248,32 @@ static void test_conversation(void **state)
 
     /* nothing said yet: the greeting */
     sink g = {{0}, 0, 0};
-    assert_int_equal(vt_brain_lesson.reply(s.ctx, NULL, 0, on_tok, &g, NULL), 0);
+    assert_int_equal(vt_brain_lesson.reply(s.ctx, NULL, 0, on_tok, &g, NULL, NULL, 0), 0);
     contains(g.text, "Welcome to the quiz.");
     contains(g.text, "What is 6 times 7?");
 
-    char words[4][VT_LESSON_PHRASE_MAX];
-    assert_int_equal(vt_lesson_expected(s.ctx, words, 4), 1);
+    char words[4][VT_EXPECTED_PHRASE_MAX];
+    assert_int_equal(vt_brain_lesson.expected(s.ctx, words, 4), 1);
     assert_string_equal(words[0], "forty two");
     const char *const *cmds;
     assert_true(vt_lesson_commands(&cmds) >= 5);
 
     /* the judge waits for the rest of "forty ..." */
-    assert_int_equal(vt_brain_lesson.judge(s.ctx, "forty", NULL), 0);
-    assert_int_equal(vt_brain_lesson.judge(s.ctx, "forty two", NULL), 1);
-    assert_int_equal(vt_brain_lesson.judge(s.ctx, "hint", NULL), 1);
-    assert_int_equal(vt_brain_lesson.judge(s.ctx, "I want to", NULL), vt_judge_heuristic("I want to"));
+    assert_int_equal(vt_brain_lesson.judge(s.ctx, "forty", NULL, NULL, 0), 0);
+    assert_int_equal(vt_brain_lesson.judge(s.ctx, "forty two", NULL, NULL, 0), 1);
+    assert_int_equal(vt_brain_lesson.judge(s.ctx, "hint", NULL, NULL, 0), 1);
+    assert_int_equal(vt_brain_lesson.judge(s.ctx, "I want to", NULL, NULL, 0), vt_judge_heuristic("I want to"));
 
     /* fillers by context, before the reply is made and after */
-    assert_int_equal(vt_brain_lesson.choose_filler(s.ctx, "forty two", fillers, 3, NULL), 1);
-    assert_int_equal(vt_brain_lesson.choose_filler(s.ctx, "twenty", fillers, 3, NULL), 2);
-    assert_int_equal(vt_brain_lesson.choose_filler(s.ctx, "what is the weather", fillers, 3, NULL), 0);
+    assert_int_equal(vt_brain_lesson.choose_filler(s.ctx, "forty two", fillers, 3, NULL, NULL, 0), 1);
+    assert_int_equal(vt_brain_lesson.choose_filler(s.ctx, "twenty", fillers, 3, NULL, NULL, 0), 2);
+    assert_int_equal(vt_brain_lesson.choose_filler(s.ctx, "what is the weather", fillers, 3, NULL, NULL, 0), 0);
 
     const char *r = say(&s, "Forty-two!");
     contains(r, "Right!");
     contains(r, "What is the capital of France?");
     /* the reply already moved on, but the filler for that text is still praise */
-    assert_int_equal(vt_brain_lesson.choose_filler(s.ctx, "Forty-two!", fillers, 3, NULL), 1);
+    assert_int_equal(vt_brain_lesson.choose_filler(s.ctx, "Forty-two!", fillers, 3, NULL, NULL, 0), 1);
 
     contains(say(&s, "explain"), "Six sevens make forty two.");
     contains(say(&s, "could you repeat that please"), "What is the capital of France?");
@@ -286,12 +286,12 @@ static void test_conversation(void **state)
     r = say(&s, "london");
     contains(r, "Not quite.");
     contains(r, "Try again.");
-    assert_int_equal(vt_brain_lesson.choose_filler(s.ctx, "berlin", fillers, 3, NULL), 2);
+    assert_int_equal(vt_brain_lesson.choose_filler(s.ctx, "berlin", fillers, 3, NULL, NULL, 0), 2);
     r = say(&s, "berlin");
     contains(r, "The answer is Paris.");
     contains(r, "Which gas do plants take in?");
 
-    assert_int_equal(vt_lesson_expected(s.ctx, words, 4), 2);
+    assert_int_equal(vt_brain_lesson.expected(s.ctx, words, 4), 2);
     assert_string_equal(words[0], "carbon dioxide");
     assert_string_equal(words[1], "co2");
 
@@ -304,7 +304,7 @@ static void test_conversation(void **state)
     assert_int_equal(st.right, 1);
     assert_int_equal(st.wrong, 2);
     assert_int_equal(st.skipped, 1);
-    assert_int_equal(vt_lesson_expected(s.ctx, words, 4), 0);
+    assert_int_equal(vt_brain_lesson.expected(s.ctx, words, 4), 0);
     contains(say(&s, "what now"), "finished");
     contains(say(&s, "next"), "What is 6 times 7?");
     r = say(&s, "i don't know");
@@ -318,11 +318,11 @@ static void test_conversation(void **state)
     sink c = {{0}, 0, 0};
     s.turns[s.n].role = VT_ROLE_USER;
     s.turns[s.n++].text = "repeat";
-    assert_int_equal(vt_brain_lesson.reply(s.ctx, s.turns, s.n, on_tok, &c, &abort_flag),
+    assert_int_equal(vt_brain_lesson.reply(s.ctx, s.turns, s.n, on_tok, &c, &abort_flag, NULL, 0),
                      VT_ECANCELED);
     assert_int_equal(c.n_tokens, 0);
     sink c2 = {{0}, 0, 2};
-    assert_int_equal(vt_brain_lesson.reply(s.ctx, s.turns, s.n, on_tok, &c2, NULL),
+    assert_int_equal(vt_brain_lesson.reply(s.ctx, s.turns, s.n, on_tok, &c2, NULL, NULL, 0),
                      VT_ECANCELED);
     assert_int_equal(c2.n_tokens, 2);
 
@@ -340,8 +340,8 @@ static void test_numbers_spoken(void **state)
     contains(greet, "times tables");
     /* answer every question in words, as a recogniser writes them */
     for (int i = 0; i < 5; i++) {
-        char words[2][VT_LESSON_PHRASE_MAX];
-        assert_int_equal(vt_lesson_expected(s.ctx, words, 2), 1);
+        char words[2][VT_EXPECTED_PHRASE_MAX];
+        assert_int_equal(vt_brain_lesson.expected(s.ctx, words, 2), 1);
         contains(say(&s, words[0]), "Next question.");
     }
     vt_lesson_status st;
@@ -456,7 +456,7 @@ static void test_db_failures(void **state)
             c.turns[0].role = VT_ROLE_USER;
             c.turns[0].text = "42";
             sink out = {{0}, 0, 0};
-            vt_brain_lesson.reply(c.ctx, c.turns, 1, on_tok, &out, NULL);
+            vt_brain_lesson.reply(c.ctx, c.turns, 1, on_tok, &out, NULL, NULL, 0);
             _exit(0); /* not reached */
         }
         int status = 0;
@@ -494,9 +494,9 @@ static void *filler_thread(void *arg)
     race *r = arg;
     vt_filler_desc f[] = {{"Hmm.", "thinking"}, {"Great!", "praise"}};
     for (int i = 0; i < r->n; i++) {
-        int k = vt_brain_lesson.choose_filler(r->ctx, "forty two", f, 2, NULL);
+        int k = vt_brain_lesson.choose_filler(r->ctx, "forty two", f, 2, NULL, NULL, 0);
         assert_true(k == 0 || k == 1);
-        assert_true(vt_brain_lesson.judge(r->ctx, "forty", NULL) >= 0);
+        assert_true(vt_brain_lesson.judge(r->ctx, "forty", NULL, NULL, 0) >= 0);
     }
     return NULL;
 }
@@ -531,6 +531,51 @@ static void test_create_errors(void **state)
     assert_ptr_equal(vt_brain_find("lesson"), &vt_brain_lesson);
     assert_ptr_equal(vt_brain_find("llm"), &vt_brain_llm);
     assert_null(vt_brain_find("nope"));
+    assert_ptr_equal(vt_brain_find("openai"), &vt_brain_llm);
+    assert_string_equal(vt_brain_names(), "lesson, llm");
+}
+
+/* The ops contract every brain fills: no holes, the default character, the
+ * err buffer instead of a thread-local message, the typed lesson extension. */
+static void test_ops_contract(void **state)
+{
+    (void)state;
+    const vt_brain_ops *all[] = {&vt_brain_lesson, &vt_brain_llm};
+    for (size_t i = 0; i < 2; i++) {
+        assert_non_null(all[i]->greeting);
+        assert_non_null(all[i]->reply);
+        assert_non_null(all[i]->judge);
+        assert_non_null(all[i]->choose_filler);
+        assert_non_null(all[i]->expected);
+    }
+    assert_string_equal(vt_brain_lesson.default_character, "times-tables");
+    assert_null(vt_brain_llm.default_character);
+
+    char err[256] = "stale";
+    assert_int_equal(vt_brain_lesson.reply(NULL, NULL, 0, on_tok, NULL, NULL, err, sizeof err),
+                     VT_EINVAL);
+    assert_non_null(strstr(err, "lesson"));
+    assert_true(vt_brain_lesson.judge(NULL, "x", NULL, err, sizeof err) < 0);
+    assert_non_null(strstr(err, "judge"));
+    vt_filler_desc f[] = {{"hmm", "thinking"}};
+    assert_true(vt_brain_lesson.choose_filler(NULL, "x", f, 1, NULL, err, sizeof err) < 0);
+
+    vt_opt o[] = {{"lesson", "times-tables"}, {"db", "none"}};
+    void *ctx = NULL;
+    assert_int_equal(vt_brain_lesson.create(o, 2, &ctx, err, sizeof err), 0);
+    char greet[512];
+    assert_true(vt_brain_greeting(&vt_brain_lesson, ctx, greet, sizeof greet) > 0);
+    char words[2][VT_EXPECTED_PHRASE_MAX];
+    assert_int_equal(vt_brain_expected(&vt_brain_lesson, ctx, words, 2), 1);
+    snprintf(err, sizeof err, "stale");
+    assert_true(vt_brain_lesson.judge(ctx, "forty", NULL, err, sizeof err) >= 0);
+    assert_string_equal(err, "");
+    /* a ctx that is not a lesson brain's is refused, not misread */
+    int not_a_brain[64] = {0};
+    vt_lesson_status st;
+    assert_int_equal(vt_lesson_get_status(not_a_brain, &st), VT_EINVAL);
+    assert_int_equal(vt_lesson_get_status(ctx, &st), 0);
+    vt_brain_lesson.destroy(ctx);
 }
 
 int main(void)
@@ -540,7 +585,7 @@ int main(void)
         cmocka_unit_test(test_shipped_lessons),   cmocka_unit_test(test_conversation),
         cmocka_unit_test(test_numbers_spoken),    cmocka_unit_test(test_resume),
         cmocka_unit_test(test_db_failures),       cmocka_unit_test(test_concurrent_calls),
-        cmocka_unit_test(test_create_errors),
+        cmocka_unit_test(test_create_errors),     cmocka_unit_test(test_ops_contract),
     };
     return cmocka_run_group_tests(tests, setup_dir, remove_dir);
 }

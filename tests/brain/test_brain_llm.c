@@ -31,6 +31,7 @@
 
 #include "brain_internal.h"
 #include "util/clock.h"
+#include "support/fake_llm.h"
 #include "voicetutor/core.h"
 
 #ifndef VT_FAKE_OPENAI
@@ -39,54 +40,20 @@
 
 #define SECRET "sk-test-SECRET-0123456789abcdef"
 
-static pid_t server_pid = -1;
-static int server_stdin = -1;
+static vt_fake_llm server;
 static char base_url[64];
 
 static int start_server(void **state)
 {
     (void)state;
-    int out[2], in[2];
     char script[1024];
-    const char *src = getenv("VT_SOURCE_DIR");
-    if (src)
-        snprintf(script, sizeof script, "%s/tests/brain/fake_openai.py", src);
+    if (getenv("VT_SOURCE_DIR"))
+        vt_fake_llm_script(".", script, sizeof script);
     else
         snprintf(script, sizeof script, "%s", VT_FAKE_OPENAI);
-    if (pipe(out) || pipe(in))
+    if (vt_fake_llm_start(&server, script, 170) != 0)
         return -1;
-    server_pid = fork();
-    if (server_pid < 0)
-        return -1;
-    if (server_pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[0]);
-        close(in[1]);
-        close(out[0]);
-        close(out[1]);
-        execlp("python3", "python3", script, "--lifetime", "170", (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    close(in[0]);
-    server_stdin = in[1];
-    struct pollfd p = {out[0], POLLIN, 0};
-    char line[32] = "";
-    size_t n = 0;
-    while (n < sizeof line - 1 && poll(&p, 1, 10000) == 1) {
-        ssize_t r = read(out[0], line + n, 1);
-        if (r <= 0 || line[n] == '\n')
-            break;
-        n++;
-    }
-    close(out[0]);
-    int port = atoi(line);
-    if (port <= 0) {
-        fprintf(stderr, "fake_openai.py did not start (%s)\n", script);
-        return -1;
-    }
-    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/v1", port);
+    snprintf(base_url, sizeof base_url, "http://127.0.0.1:%d/v1", server.port);
     setenv("VT_TEST_KEY", SECRET, 1);
     unsetenv("VT_TEST_NO_KEY");
     return 0;
@@ -95,12 +62,7 @@ static int start_server(void **state)
 static int stop_server(void **state)
 {
     (void)state;
-    if (server_stdin >= 0)
-        close(server_stdin);
-    if (server_pid > 0) {
-        kill(server_pid, SIGTERM);
-        waitpid(server_pid, NULL, 0);
-    }
+    vt_fake_llm_stop(&server);
     return 0;
 }
 
@@ -148,11 +110,14 @@ static int on_tok(void *ud, const char *t)
     return 0;
 }
 
+/* The message of the last failed call made through ask() / judge_ / filler_. */
+static char last_err[512];
+
 static int ask(void *ctx, sink *s, const volatile int *abort)
 {
     vt_turn h[] = {{VT_ROLE_USER, "hello", NULL, 0}};
     s->abort = abort;
-    return vt_brain_llm.reply(ctx, h, 1, on_tok, s, abort);
+    return vt_brain_llm.reply(ctx, h, 1, on_tok, s, abort, last_err, sizeof last_err);
 }
 
 static int run_model(const char *model, sink *s)
@@ -166,8 +131,8 @@ static int run_model(const char *model, sink *s)
 
 static void error_has(const char *want)
 {
-    if (!strstr(vt_brain_error(), want))
-        fail_msg("error '%s' lacks '%s'", vt_brain_error(), want);
+    if (!strstr(last_err, want))
+        fail_msg("error '%s' lacks '%s'", last_err, want);
 }
 
 typedef struct buf {
@@ -386,8 +351,8 @@ static void test_api_key(void **state)
     assert_int_equal(ask(ctx, &s, NULL), VT_EIO);
     error_has("HTTP 401");
     error_has("VT_TEST_KEY");
-    assert_null(strstr(vt_brain_error(), "SECRET"));
-    assert_null(strstr(vt_brain_error(), "cdef"));
+    assert_null(strstr(last_err, "SECRET"));
+    assert_null(strstr(last_err, "cdef"));
     cJSON *j = stats();
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(j, "last_auth")),
                         "Bearer " SECRET);
@@ -420,7 +385,7 @@ static void test_judge_and_filler(void **state)
     } judges[] = {{"say:true", 1}, {"say:False.", 0}, {"say:maybe", VT_EFORMAT}};
     for (size_t i = 0; i < 3; i++) {
         void *ctx = open_llm(judges[i].model);
-        assert_int_equal(vt_brain_llm.judge(ctx, "is this complete", NULL), judges[i].want);
+        assert_int_equal(vt_brain_llm.judge(ctx, "is this complete", NULL, last_err, sizeof last_err), judges[i].want);
         int from = -1;
         int v = vt_brain_judge_or_heuristic(&vt_brain_llm, ctx, "and then", NULL, &from);
         assert_int_equal(from, judges[i].want >= 0);
@@ -440,13 +405,13 @@ static void test_judge_and_filler(void **state)
     vt_opt dl[] = {{"judge_deadline_ms", "200"}, {"filler_deadline_ms", "200"}};
     void *ctx = open_llm_opts("slowsay:true", dl, 2);
     double t0 = now_ms();
-    assert_int_equal(vt_brain_llm.judge(ctx, "hello there", NULL), VT_ETIMEDOUT);
+    assert_int_equal(vt_brain_llm.judge(ctx, "hello there", NULL, last_err, sizeof last_err), VT_ETIMEDOUT);
     assert_true(now_ms() - t0 < 800);
     vt_filler_desc f[] = {{"Hmm, let me think.", "thinking"},
                           {"Great question!", "praise"},
                           {"Okay.", "neutral"}};
     t0 = now_ms();
-    assert_int_equal(vt_brain_llm.choose_filler(ctx, "hello", f, 3, NULL), VT_ETIMEDOUT);
+    assert_int_equal(vt_brain_llm.choose_filler(ctx, "hello", f, 3, NULL, last_err, sizeof last_err), VT_ETIMEDOUT);
     assert_true(now_ms() - t0 < 800);
     vt_brain_llm.destroy(ctx);
 
@@ -457,7 +422,7 @@ static void test_judge_and_filler(void **state)
                  {"say:none", VT_EFORMAT}};
     for (size_t i = 0; i < 4; i++) {
         ctx = open_llm(fills[i].model);
-        assert_int_equal(vt_brain_llm.choose_filler(ctx, "what is gravity", f, 3, NULL),
+        assert_int_equal(vt_brain_llm.choose_filler(ctx, "what is gravity", f, 3, NULL, NULL, 0),
                          fills[i].want);
         uint32_t rng = 99;
         int from = -1;
@@ -487,7 +452,7 @@ static void test_history_sent(void **state)
     };
     sink s;
     memset(&s, 0, sizeof s);
-    assert_int_equal(vt_brain_llm.reply(ctx, h, 4, on_tok, &s, NULL), 0);
+    assert_int_equal(vt_brain_llm.reply(ctx, h, 4, on_tok, &s, NULL, NULL, 0), 0);
     cJSON *j = stats();
     cJSON *body = cJSON_Parse(cJSON_GetStringValue(cJSON_GetObjectItem(j, "last_body")));
     assert_non_null(body);
@@ -509,6 +474,8 @@ static void test_history_sent(void **state)
     char g[256];
     assert_true(vt_brain_greeting(&vt_brain_llm, ctx, g, sizeof g) > 0);
     assert_non_null(strstr(g, "world capitals"));
+    char w[2][VT_EXPECTED_PHRASE_MAX];
+    assert_int_equal(vt_brain_llm.expected(ctx, w, 2), 0); /* nothing to bias towards */
     vt_brain_llm.destroy(ctx);
 }
 

@@ -1,8 +1,6 @@
-/* Test speech made with the flite command line, and scoring helpers (see
- * speech_testutil.h). */
+/* Test speech made with the flite command line (see speech_testutil.h). */
 #include "speech/speech_testutil.h"
 #include "util/wav.h"
-#include <ctype.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -77,47 +75,6 @@ int vt_test_speech(const char *voice, const char *text, int16_t **pcm, size_t *n
     if (vt_test_flite(voice, text, path) != 0)
         return -1;
     return vt_wav_read(path, 16000, pcm, n, NULL, err, sizeof err);
-}
-
-static int split(const char *s, char words[][32], int max)
-{
-    int n = 0;
-    size_t len = 0;
-    for (;; s++) {
-        int c = (unsigned char)*s;
-        if (c && (isalnum(c) || c == '\'')) {
-            if (len < 31 && n < max)
-                words[n][len++] = (char)tolower(c);
-        } else if (len) {
-            if (n < max)
-                words[n][len] = '\0';
-            n++;
-            len = 0;
-        }
-        if (!c)
-            break;
-    }
-    return n < max ? n : max;
-}
-
-int vt_test_word_errors(const char *ref, const char *hyp, int *ref_words)
-{
-    static char r[128][32], h[128][32];
-    int nr = split(ref, r, 128), nh = split(hyp, h, 128);
-    static int d[129][129];
-    for (int i = 0; i <= nr; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= nh; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= nr; i++)
-        for (int j = 1; j <= nh; j++) {
-            int sub = d[i - 1][j - 1] + (strcmp(r[i - 1], h[j - 1]) != 0);
-            int del = d[i - 1][j] + 1, ins = d[i][j - 1] + 1;
-            d[i][j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-        }
-    if (ref_words)
-        *ref_words = nr;
-    return d[nr][nh];
 }
 
 static void slurp(int fd, char *buf, size_t cap)

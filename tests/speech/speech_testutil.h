@@ -1,12 +1,14 @@
 /*
  * Helpers for the speech tests: test speech is generated at test time with
  * the flite command line (no audio is checked in), kept in a temporary
- * folder removed at exit, and scored by word error rate.
+ * folder removed at exit, and scored by word error rate (support/wer.h,
+ * shared with bench_speech).
  */
 #ifndef VT_TESTS_SPEECH_TESTUTIL_H
 #define VT_TESTS_SPEECH_TESTUTIL_H
 #include <stddef.h>
 #include <stdint.h>
+#include "support/wer.h"
 
 /* A fresh temporary folder for this process (removed at exit). */
 const char *vt_test_dir(void);
@@ -16,9 +18,6 @@ const char *vt_test_path(const char *name, char *buf, size_t cap);
 int vt_test_flite(const char *voice, const char *text, const char *path);
 /* flite-generated speech read back as 16 kHz mono; *pcm malloc'd. */
 int vt_test_speech(const char *voice, const char *text, int16_t **pcm, size_t *n);
-/* Word error rate counts: edits between ref and hyp (case and punctuation
- * ignored); *ref_words receives the reference length. */
-int vt_test_word_errors(const char *ref, const char *hyp, int *ref_words);
 /* Run argv through fn with stdout and stderr captured into out/err. */
 int vt_test_capture(int (*fn)(int, char **), int argc, char **argv, char *out, size_t out_cap,
                     char *err, size_t err_cap);

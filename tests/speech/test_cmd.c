@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include "app/cmd_engines.h"
 #include "engines/speech/speech.h"
 #include "speech/speech_testutil.h"
 #include "util/resample.h"

@@ -95,9 +95,9 @@ static void check_words(const capture *c, const char *text, int rate)
 static void synth_and_check(const char *spec, int out_rate, const char *text)
 {
     const vt_tts_ops *ops = NULL;
-    void *ctx = NULL;
+    void *model = NULL, *ctx = NULL;
     char err[256] = "";
-    int rc = vt_tts_open(spec, NULL, 0, &ops, &ctx, err, sizeof err);
+    int rc = vt_tts_open(spec, NULL, 0, &ops, &model, &ctx, err, sizeof err);
     if (rc)
         fail_msg("open %s: %s", spec, err);
     int rate = out_rate ? out_rate : ops->sample_rate(ctx);
@@ -105,7 +105,7 @@ static void synth_and_check(const char *spec, int out_rate, const char *text)
     assert_int_equal(vt_tts_synth_at(ops, ctx, rate, text, on_chunk, &c, NULL), 0);
     assert_true(c.chunks > 1); /* streamed, not one block */
     check_words(&c, text, rate);
-    ops->destroy(ctx);
+    vt_tts_close(ops, model, ctx);
 }
 
 static void test_flite_voices(void **state)
@@ -137,9 +137,9 @@ static void test_resampled(void **state)
 static void abort_case(const char *spec, int out_rate)
 {
     const vt_tts_ops *ops = NULL;
-    void *ctx = NULL;
+    void *model = NULL, *ctx = NULL;
     char err[256];
-    assert_int_equal(vt_tts_open(spec, NULL, 0, &ops, &ctx, err, sizeof err), 0);
+    assert_int_equal(vt_tts_open(spec, NULL, 0, &ops, &model, &ctx, err, sizeof err), 0);
     int rate = out_rate ? out_rate : ops->sample_rate(ctx);
     const char *longer = "This is a long sentence that the tutor will not get to finish "
                          "because the person interrupts it in the middle of a phrase.";
@@ -156,7 +156,7 @@ static void abort_case(const char *spec, int out_rate)
     flag = 1;
     assert_int_equal(vt_tts_synth_at(ops, ctx, rate, longer, on_chunk, &e, &flag), VT_ECANCELED);
     assert_int_equal(e.chunks, 0);
-    ops->destroy(ctx);
+    vt_tts_close(ops, model, ctx);
 }
 
 static void test_abort_within_one_chunk(void **state)
@@ -174,54 +174,71 @@ static void test_fake_and_failures(void **state)
 {
     (void)state;
     const vt_opt o[] = { { "rate", "8000" }, { "fail_after", "2" } };
-    void *ctx = NULL;
+    void *model = NULL, *ctx = NULL, *ctx2 = NULL;
     char err[256];
-    assert_int_equal(vt_tts_fake.create(o, 1, &ctx, err, sizeof err), 0);
+    assert_int_equal(vt_tts_fake.load(o, 1, &model, err, sizeof err), 0);
+    assert_int_equal(vt_tts_fake.create(model, NULL, 0, &ctx, err, sizeof err), 0);
     capture c = { .energy_first = -1 };
     assert_int_equal(vt_tts_fake.synth(ctx, "one two three", on_chunk, &c, NULL), 0);
     check_words(&c, "one two three", 8000);
     vt_tts_fake.destroy(ctx);
-    assert_int_equal(vt_tts_fake.create(o, 2, &ctx, err, sizeof err), 0);
-    capture d = { .energy_first = -1 };
+    vt_tts_fake.unload(model);
+    assert_int_equal(vt_tts_open("fake", o, 2, &(const vt_tts_ops *){ NULL }, &model, &ctx, err,
+                                 sizeof err), 0);
+    /* a second session on the same model follows the same script */
+    assert_int_equal(vt_tts_fake.create(model, NULL, 0, &ctx2, err, sizeof err), 0);
+    capture d = { .energy_first = -1 }, d2 = { .energy_first = -1 };
     assert_int_equal(vt_tts_fake.synth(ctx, "one two three", on_chunk, &d, NULL), VT_EIO);
     assert_int_equal(d.chunks, 2);
-    vt_tts_fake.destroy(ctx);
-    const vt_opt f[] = { { "fail", "create" } };
-    assert_int_equal(vt_tts_fake.create(f, 1, &ctx, err, sizeof err), VT_EIO);
+    assert_int_equal(vt_tts_fake.synth(ctx2, "one two three", on_chunk, &d2, NULL), VT_EIO);
+    assert_int_equal(d2.chunks, 2);
+    vt_tts_fake.destroy(ctx2);
+    vt_tts_close(&vt_tts_fake, model, ctx);
+    const vt_opt f[] = { { "fail", "create" } }, fl[] = { { "fail", "load" } };
+    assert_int_equal(vt_tts_fake.load(f, 1, &model, err, sizeof err), 0);
+    assert_int_equal(vt_tts_fake.create(model, NULL, 0, &ctx, err, sizeof err), VT_EIO);
+    vt_tts_fake.unload(model);
+    assert_int_equal(vt_tts_fake.load(fl, 1, &model, err, sizeof err), VT_EIO);
     /* empty text: no chunk, no word, no error */
-    assert_int_equal(vt_tts_open("slt", NULL, 0, &(const vt_tts_ops *){ NULL }, &ctx, err,
+    assert_int_equal(vt_tts_open("slt", NULL, 0, &(const vt_tts_ops *){ NULL }, &model, &ctx, err,
                                  sizeof err), 0);
     capture e = { .energy_first = -1 };
     assert_int_equal(vt_tts_flite.synth(ctx, "   ", on_chunk, &e, NULL), 0);
     assert_int_equal(e.chunks, 0);
-    vt_tts_flite.destroy(ctx);
+    vt_tts_close(&vt_tts_flite, model, ctx);
 }
 
 static void test_bad_voices(void **state)
 {
     (void)state;
     const vt_tts_ops *ops;
-    void *ctx;
+    void *model, *ctx;
     char err[256];
-    assert_int_equal(vt_tts_open("nosuchvoice", NULL, 0, &ops, &ctx, err, sizeof err),
+    assert_int_equal(vt_tts_open("nosuchvoice", NULL, 0, &ops, &model, &ctx, err, sizeof err),
                      VT_ENOTFOUND);
     assert_non_null(strstr(err, "slt, rms, awb, kal16"));
-    assert_int_equal(vt_tts_open("espeak:zz-nope", NULL, 0, &ops, &ctx, err, sizeof err),
+    assert_null(model);
+    assert_null(ctx);
+    assert_int_equal(vt_tts_open("espeak:zz-nope", NULL, 0, &ops, &model, &ctx, err, sizeof err),
                      VT_ENOTFOUND);
     assert_non_null(strstr(err, "--voices"));
-    assert_int_equal(vt_tts_open("festival:x", NULL, 0, &ops, &ctx, err, sizeof err), VT_EINVAL);
+    assert_int_equal(vt_tts_open("festival:x", NULL, 0, &ops, &model, &ctx, err, sizeof err),
+                     VT_EINVAL);
     const vt_opt o[] = { { "chunk_ms", "0" } };
-    assert_int_equal(vt_tts_flite.create(o, 1, &ctx, err, sizeof err), VT_EINVAL);
+    assert_int_equal(vt_tts_open("flite", o, 1, &ops, &model, &ctx, err, sizeof err), VT_EINVAL);
     assert_non_null(strstr(err, "chunk_ms"));
+    assert_null(model);
+    assert_int_equal(vt_tts_flite.create(NULL, NULL, 0, &ctx, err, sizeof err), VT_EINVAL);
 }
 
 static void test_clips(void **state)
 {
     (void)state;
     const vt_tts_ops *ops;
-    void *ctx;
+    void *model, *ctx;
     char err[256];
-    assert_int_equal(vt_tts_open(VT_TTS_DEFAULT_VOICE, NULL, 0, &ops, &ctx, err, sizeof err), 0);
+    assert_int_equal(vt_tts_open(VT_TTS_DEFAULT_VOICE, NULL, 0, &ops, &model, &ctx, err,
+                                 sizeof err), 0);
     vt_clip *fillers = NULL, *acks = NULL;
     assert_int_equal(vt_clips_build(ops, ctx, 24000, vt_default_filler_texts,
                                     vt_default_filler_descriptions, vt_default_n_fillers,
@@ -246,7 +263,7 @@ static void test_clips(void **state)
     assert_int_equal(vt_clips_build(ops, ctx, 16000, bad, NULL, 2, &acks, err, sizeof err),
                      VT_EINVAL);
     assert_null(acks);
-    ops->destroy(ctx);
+    vt_tts_close(ops, model, ctx);
 }
 
 int main(void)

@@ -1,8 +1,10 @@
 /*
- * The brains' shared plumbing: lookup by name, the per-thread error message,
- * the judge and filler fallbacks (heuristic / random), streaming a ready
- * text as tokens, and finding lesson files. Kept apart from the two brains
- * so both behave the same at their edges.
+ * The brains' shared plumbing: error messages into the caller's buffer, the
+ * greeting / expected-phrases / judge / filler wrappers with their fallbacks
+ * (empty, none, heuristic, random), streaming a ready text as tokens, and
+ * finding lesson files. Kept apart from the two brains so both behave the
+ * same at their edges, and apart from the table of brains (registry.c) so
+ * that the brains depend on this file and it depends on no brain.
  */
 #include "brain_internal.h"
 
@@ -19,59 +21,43 @@
 #define VT_LESSONS_DIR "lessons"
 #endif
 
-static _Thread_local char last_error[512];
-
-const char *vt_brain_error(void)
+void vt__brain_clear_error(char *err, size_t errlen)
 {
-    return last_error;
+    if (err && errlen)
+        err[0] = '\0';
 }
 
-void vt__brain_clear_error(void)
+int vt__brain_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 {
-    last_error[0] = '\0';
-}
-
-int vt__brain_fail(int rc, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
-    va_end(ap);
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
     return rc;
-}
-
-const vt_brain_ops *vt_brain_find(const char *name)
-{
-    if (!name)
-        return NULL;
-    if (strcmp(name, "llm") == 0 || strcmp(name, "openai") == 0)
-        return &vt_brain_llm;
-    if (strcmp(name, "lesson") == 0)
-        return &vt_brain_lesson;
-    return NULL;
-}
-
-const char *vt_brain_names(void)
-{
-    return "lesson, llm";
 }
 
 int vt_brain_greeting(const vt_brain_ops *ops, void *ctx, char *buf, size_t cap)
 {
     if (!ops || !ctx || !buf || !cap)
         return VT_EINVAL;
-    if (ops == &vt_brain_llm)
-        return vt__llm_greeting(ctx, buf, cap);
-    if (ops == &vt_brain_lesson)
-        return vt__lesson_greeting(ctx, buf, cap);
     buf[0] = '\0';
-    return 0;
+    return ops->greeting ? ops->greeting(ctx, buf, cap) : 0;
+}
+
+int vt_brain_expected(const vt_brain_ops *ops, void *ctx,
+                      char phrases[][VT_EXPECTED_PHRASE_MAX], size_t n)
+{
+    if (!ops || !ctx || (!phrases && n))
+        return VT_EINVAL;
+    return ops->expected ? ops->expected(ctx, phrases, n) : 0;
 }
 
 int vt_brain_judge_or_heuristic(const vt_brain_ops *ops, void *ctx, const char *text,
                                 const volatile int *abort, int *from_brain)
 {
-    int v = ops && ops->judge ? ops->judge(ctx, text, abort) : VT_EINVAL;
+    int v = ops && ops->judge ? ops->judge(ctx, text, abort, NULL, 0) : VT_EINVAL;
     if (from_brain)
         *from_brain = v == 0 || v == 1;
     if (v == 0 || v == 1)
@@ -87,7 +73,7 @@ int vt_brain_filler_or_random(const vt_brain_ops *ops, void *ctx, const char *te
         *from_brain = 0;
     if (n == 0)
         return -1;
-    int i = ops && ops->choose_filler ? ops->choose_filler(ctx, text, fillers, n, abort)
+    int i = ops && ops->choose_filler ? ops->choose_filler(ctx, text, fillers, n, abort, NULL, 0)
                                       : VT_EINVAL;
     if (i >= 0 && (size_t)i < n) {
         if (from_brain)

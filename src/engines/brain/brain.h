@@ -55,10 +55,14 @@
  * may run at the same time on different worker threads (the filler choice
  * and the answer start together); destroy only after every call returned.
  *
- * ERRORS: 0 or a negative VT_E* code. The message of the last failed call on
- * the calling thread is vt_brain_error(). A failed reply is reported by the
- * worker to the core (vt_core_llm_error), which speaks its apology and emits
- * the error event; the session goes on.
+ * ERRORS: 0 or a negative VT_E* code, and a message in the call's err
+ * buffer (the API key never appears in it). A failed reply is reported by
+ * the worker to the core (vt_core_llm_error), which speaks its apology and
+ * emits the error event; the session goes on.
+ *
+ * FILES: registry.c is the table of brains (vt_brain_find); brain.c the
+ * helpers every brain uses and the wrappers below; llm.c, lesson_brain.c
+ * the brains.
  */
 #ifndef VT_ENGINES_BRAIN_H
 #define VT_ENGINES_BRAIN_H
@@ -75,20 +79,23 @@ extern "C" {
 extern const vt_brain_ops vt_brain_llm;
 extern const vt_brain_ops vt_brain_lesson;
 
-/* "llm" (also "openai") or "lesson"; NULL when unknown. */
+/* The registry (registry.c): "llm" (also "openai") or "lesson"; NULL when
+ * unknown. */
 const vt_brain_ops *vt_brain_find(const char *name);
 /* Comma separated list of the names, for usage messages. */
 const char *vt_brain_names(void);
 
-/* Message of the last failed brain call on this thread ("" when none). The
- * API key never appears in it. */
-const char *vt_brain_error(void);
-
-/* What the tutor says first: for the lesson brain its intro (or "welcome
- * back") and the question where the learner resumes; for the llm brain the
- * "greeting" option or a short default. Returns the length or < 0. The
- * lesson brain counts the question as asked. */
+/* What the tutor says first (ops->greeting): for the lesson brain its intro
+ * (or "welcome back") and the question where the learner resumes; for the
+ * llm brain the "greeting" option or a short default; "" for a brain
+ * without the op. Returns the length or < 0. The lesson brain counts the
+ * question as asked. */
 int vt_brain_greeting(const vt_brain_ops *ops, void *ctx, char *buf, size_t cap);
+
+/* What the brain expects to hear next (ops->expected); 0 for a brain
+ * without the op. */
+int vt_brain_expected(const vt_brain_ops *ops, void *ctx,
+                      char phrases[][VT_EXPECTED_PHRASE_MAX], size_t n);
 
 /* The judge with its fallback: the brain's verdict when it gives one, else
  * the core's embedded heuristic (vt_judge_heuristic). *from_brain (may be
@@ -102,13 +109,11 @@ int vt_brain_filler_or_random(const vt_brain_ops *ops, void *ctx, const char *te
                               const volatile int *abort, uint32_t *rng, int *from_brain);
 
 /* ---- the lesson brain's extras (ctx from vt_brain_lesson.create) ------ */
-#define VT_LESSON_PHRASE_MAX 64
+/* vt_brain_lesson.expected gives the accepted answers of the question now
+ * waiting, as a recogniser would hear them (digits spelled out: "42" ->
+ * "forty two"), lower case, so the runtime can restrict the recogniser to
+ * them plus vt_lesson_commands(); 0 when no question waits. */
 
-/* The accepted answers of the question now waiting, as a recogniser would
- * hear them (digits spelled out: "42" -> "forty two"), lower case, so the
- * runtime can restrict the recogniser to them plus vt_lesson_commands().
- * Returns how many were written (at most n), 0 when no question waits. */
-int vt_lesson_expected(void *ctx, char words[][VT_LESSON_PHRASE_MAX], size_t n);
 /* The command words the lesson brain understands; returns their count. */
 size_t vt_lesson_commands(const char *const **words);
 
@@ -120,12 +125,8 @@ typedef struct vt_lesson_status {
     int asked, right, wrong, skipped;  /* this user, this lesson, all sessions */
     int finished;           /* the last question was done in this session */
 } vt_lesson_status;
+/* VT_EINVAL when ctx is not a lesson brain's (the ctx carries a tag). */
 int vt_lesson_get_status(void *ctx, vt_lesson_status *st);
-
-/* ---- the `voicetutor ask` command (src/app/cmd_brain.c) --------------- */
-/* argv[0] is the command name. Streams a brain's reply to typed text on
- * stdout; see `voicetutor ask --help`. Returns the process exit status. */
-int cmd_ask(int argc, char **argv);
 
 #ifdef __cplusplus
 }

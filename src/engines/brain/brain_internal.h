@@ -1,7 +1,10 @@
 /*
  * What the brain's files share and the tests reach into (the vt__ names):
- * the thread-local error message, streaming a prepared text as tokens, and
- * finding lesson files. Not part of the public API.
+ * writing an error message into the caller's err buffer, streaming a
+ * prepared text as tokens, and finding lesson files. Not part of the public
+ * API. These helpers live in brain.c, which knows no brain by name (the
+ * table of brains is registry.c), so the brains depend on brain.c and never
+ * the other way round.
  */
 #ifndef VT_BRAIN_INTERNAL_H
 #define VT_BRAIN_INTERNAL_H
@@ -17,10 +20,11 @@
 #endif
 
 
-/* Sets vt_brain_error() for this thread and returns rc (for `return
- * vt__brain_fail(VT_EIO, "...")`). */
-int vt__brain_fail(int rc, const char *fmt, ...) VT_PRINTF(2, 3);
-void vt__brain_clear_error(void);
+/* Writes the message into err (when err && errlen) and returns rc, for
+ * `return vt__brain_fail(err, errlen, VT_EIO, "...")`. */
+int vt__brain_fail(char *err, size_t errlen, int rc, const char *fmt, ...) VT_PRINTF(4, 5);
+/* Empties err (when err && errlen): the start of every call that can fail. */
+void vt__brain_clear_error(char *err, size_t errlen);
 
 /* Streams text word by word (" word" after the first), the way an LLM's
  * tokens arrive. Checks abort before every token: VT_ECANCELED when set or
@@ -36,8 +40,4 @@ int vt__lesson_find(const char *name, const char *lessons_dir, char *path, size_
                     char *err, size_t errlen);
 
 
-
-/* The per-brain greetings behind vt_brain_greeting(). */
-int vt__llm_greeting(void *ctx, char *buf, size_t cap);
-int vt__lesson_greeting(void *ctx, char *buf, size_t cap);
 #endif

@@ -30,7 +30,11 @@ typedef enum { CLS_RIGHT = 0, CLS_WRONG, CLS_COMMAND, CLS_OTHER } reply_class;
 
 typedef enum { CMD_NONE = 0, CMD_REPEAT, CMD_HINT, CMD_SKIP, CMD_EXPLAIN, CMD_NEXT, CMD_DONTKNOW } command;
 
+#define LESSON_DEFAULT "times-tables"  /* the lesson when none is named */
+#define LESSON_TAG 0x4c53534eu  /* "LSSN": vt_lesson_get_status checks its ctx */
+
 typedef struct lesson_brain {
+    uint32_t tag;             /* LESSON_TAG */
     pthread_mutex_t mu;
     vt_lesson *lesson;
     vt_progress *db;          /* NULL: progress not kept */
@@ -45,7 +49,8 @@ typedef struct lesson_brain {
     int resumed, completed_before;
     size_t praise_i, enc_i, steer_i, filler_rot;
     int right, wrong, skipped;   /* this session */
-    int db_errors;
+    int db_errors;            /* progress writes that failed (the lesson goes on) */
+    char db_error[256];       /* the last one's message */
     char last_text[512];      /* the text reply last handled, and its class */
     reply_class last_class;
 } lesson_brain;
@@ -81,7 +86,8 @@ static void db_check(lesson_brain *b, int rc)
 {
     if (rc) {
         b->db_errors++;
-        vt__brain_fail(rc, "progress: %s", vt__progress_errmsg(b->db));
+        vt__brain_fail(b->db_error, sizeof b->db_error, rc, "progress: %s",
+                       vt__progress_errmsg(b->db));
     }
 }
 
@@ -368,6 +374,7 @@ static void lesson_destroy(void *ctx)
     vt__progress_close(b->db);
     vt__lesson_free(b->lesson);
     pthread_mutex_destroy(&b->mu);
+    b->tag = 0;
     free(b);
 }
 
@@ -393,9 +400,10 @@ static int lesson_create(const vt_opt *opts, size_t n, void **ctx, char *err, si
         snprintf(err, errlen, "lesson: out of memory");
         return VT_ENOMEM;
     }
+    b->tag = LESSON_TAG;
     pthread_mutex_init(&b->mu, NULL);
     b->prev_q = -1;
-    const char *name = vt_opt_get(opts, n, "lesson", "times-tables");
+    const char *name = vt_opt_get(opts, n, "lesson", LESSON_DEFAULT);
     const char *dir = vt_opt_get(opts, n, "lessons_dir", NULL);
     const char *user = vt_opt_get(opts, n, "user_id", "default");
     const char *db = vt_opt_get(opts, n, "db", NULL);
@@ -444,13 +452,13 @@ static const char *last_user_text(const vt_turn *h, size_t n)
 }
 
 static int lesson_reply(void *ctx, const vt_turn *h, size_t n, vt_token_fn on_token, void *ud,
-                        const volatile int *abort)
+                        const volatile int *abort, char *err, size_t errlen)
 {
     lesson_brain *b = ctx;
     out o = {{0}, 0};
-    vt__brain_clear_error();
+    vt__brain_clear_error(err, errlen);
     if (!b)
-        return vt__brain_fail(VT_EINVAL, "lesson: no brain");
+        return vt__brain_fail(err, errlen, VT_EINVAL, "lesson: no brain");
     if (abort && *abort)
         return VT_ECANCELED;
     const char *text = last_user_text(h, n);
@@ -466,10 +474,12 @@ static int lesson_reply(void *ctx, const vt_turn *h, size_t n, vt_token_fn on_to
     return vt__stream_text(o.s, on_token, ud, abort);
 }
 
-int vt__lesson_greeting(void *ctx, char *buf, size_t cap)
+static int lesson_greeting(void *ctx, char *buf, size_t cap)
 {
     lesson_brain *b = ctx;
     out o = {{0}, 0};
+    if (!b || !buf || !cap)
+        return VT_EINVAL;
     pthread_mutex_lock(&b->mu);
     greeting(b, &o);
     pthread_mutex_unlock(&b->mu);
@@ -485,13 +495,15 @@ static void spoken_answer(const vt_lesson_q *q, size_t i, char *out_s, size_t ca
     vt__text_normalize_words(q->answers[i], out_s, cap);
 }
 
-static int lesson_judge(void *ctx, const char *text, const volatile int *abort)
+static int lesson_judge(void *ctx, const char *text, const volatile int *abort, char *err,
+                        size_t errlen)
 {
     lesson_brain *b = ctx;
     char words[512], ans[256];
     int verdict = -1;
+    vt__brain_clear_error(err, errlen);
     if (!b || !text)
-        return VT_EINVAL;
+        return vt__brain_fail(err, errlen, VT_EINVAL, "lesson: judge: no text");
     vt__text_normalize_words(text, words, sizeof words);
     pthread_mutex_lock(&b->mu);
     const vt_lesson_q *q = current(b);
@@ -543,11 +555,12 @@ static int count_words(const char *norm, const char *const *kw, size_t nkw)
 }
 
 static int lesson_choose_filler(void *ctx, const char *text, const vt_filler_desc *f, size_t n,
-                                const volatile int *abort)
+                                const volatile int *abort, char *err, size_t errlen)
 {
     lesson_brain *b = ctx;
+    vt__brain_clear_error(err, errlen);
     if (!b || !f || n == 0)
-        return VT_EINVAL;
+        return vt__brain_fail(err, errlen, VT_EINVAL, "lesson: no fillers to choose from");
     pthread_mutex_lock(&b->mu);
     reply_class c = text && strcmp(text, b->last_text) == 0 && b->last_text[0]
                         ? b->last_class
@@ -582,13 +595,13 @@ static int lesson_choose_filler(void *ctx, const char *text, const vt_filler_des
         if (score == best)
             ties[n_best++] = (int)i;
     }
-    if (n_best == 0)
-        return VT_ENOTFOUND; /* the caller picks at random */
+    if (n_best == 0) /* the caller picks at random */
+        return vt__brain_fail(err, errlen, VT_ENOTFOUND, "lesson: no filler fits");
     return ties[rot % (size_t)n_best];
 }
 
 /* ---- the lesson brain's extras ----------------------------------------- */
-int vt_lesson_expected(void *ctx, char words[][VT_LESSON_PHRASE_MAX], size_t n)
+static int lesson_expected(void *ctx, char words[][VT_EXPECTED_PHRASE_MAX], size_t n)
 {
     lesson_brain *b = ctx;
     int k = 0;
@@ -597,7 +610,7 @@ int vt_lesson_expected(void *ctx, char words[][VT_LESSON_PHRASE_MAX], size_t n)
     pthread_mutex_lock(&b->mu);
     const vt_lesson_q *q = b->finished ? NULL : current(b);
     for (size_t i = 0; q && i < q->n_answers && (size_t)k < n; i++) {
-        spoken_answer(q, i, words[k], VT_LESSON_PHRASE_MAX);
+        spoken_answer(q, i, words[k], VT_EXPECTED_PHRASE_MAX);
         if (words[k][0])
             k++;
     }
@@ -608,7 +621,7 @@ int vt_lesson_expected(void *ctx, char words[][VT_LESSON_PHRASE_MAX], size_t n)
 int vt_lesson_get_status(void *ctx, vt_lesson_status *st)
 {
     lesson_brain *b = ctx;
-    if (!b || !st)
+    if (!b || !st || b->tag != LESSON_TAG)
         return VT_EINVAL;
     memset(st, 0, sizeof *st);
     pthread_mutex_lock(&b->mu);
@@ -636,9 +649,12 @@ int vt_lesson_get_status(void *ctx, vt_lesson_status *st)
 
 const vt_brain_ops vt_brain_lesson = {
     .name = "lesson",
+    .default_character = LESSON_DEFAULT,
     .create = lesson_create,
     .destroy = lesson_destroy,
+    .greeting = lesson_greeting,
     .reply = lesson_reply,
     .judge = lesson_judge,
     .choose_filler = lesson_choose_filler,
+    .expected = lesson_expected,
 };

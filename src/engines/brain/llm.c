@@ -84,8 +84,9 @@ static void wipe(void *p, size_t n)
 }
 
 /* Formats an error, replacing the API key wherever it appears. */
-static int llm_fail(const llm *L, int rc, const char *fmt, ...) VT_PRINTF(3, 4);
-static int llm_fail(const llm *L, int rc, const char *fmt, ...)
+static int llm_fail(const llm *L, char *err, size_t errlen, int rc, const char *fmt, ...)
+    VT_PRINTF(5, 6);
+static int llm_fail(const llm *L, char *err, size_t errlen, int rc, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -104,7 +105,7 @@ static int llm_fail(const llm *L, int rc, const char *fmt, ...)
         while ((hit = strstr(msg, tail)) != NULL)
             memcpy(hit, "****", 4);
     }
-    return vt__brain_fail(rc, "%s", msg);
+    return vt__brain_fail(err, errlen, rc, "%s", msg);
 }
 
 /* ---- options ---------------------------------------------------------- */
@@ -251,7 +252,7 @@ out:
     return rc;
 }
 
-int vt__llm_greeting(void *ctx, char *buf, size_t cap)
+static int llm_greeting(void *ctx, char *buf, size_t cap)
 {
     llm *L = ctx;
     int n = snprintf(buf, cap, "%s", L->greeting);
@@ -272,6 +273,8 @@ typedef struct req {
     char *body;
     size_t body_len, body_cap;
     int64_t t_start, t_last, t_first;
+    char *err;                /* the caller's message buffer */
+    size_t errlen;
 } req;
 
 static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
@@ -368,7 +371,7 @@ static int perform(req *r, const char *body, long deadline_ms)
     CURLM *m = pool_take(L);
     r->easy = curl_easy_init();
     if (!m || !r->easy) {
-        rc = llm_fail(L, VT_ENOMEM, "llm: out of memory");
+        rc = llm_fail(L, r->err, r->errlen, VT_ENOMEM, "llm: out of memory");
         goto out;
     }
     /* "Expect:" off: no 100-continue round trip before a large prompt */
@@ -380,7 +383,7 @@ static int perform(req *r, const char *body, long deadline_ms)
                                                  : "Accept: application/json")
               : NULL;
     if (!tmp) {
-        rc = llm_fail(L, VT_ENOMEM, "llm: out of memory");
+        rc = llm_fail(L, r->err, r->errlen, VT_ENOMEM, "llm: out of memory");
         goto out;
     }
     hdr = tmp;
@@ -388,7 +391,7 @@ static int perform(req *r, const char *body, long deadline_ms)
         size_t al = strlen(L->api_key) + 32;
         char *auth = malloc(al);
         if (!auth) {
-            rc = llm_fail(L, VT_ENOMEM, "llm: out of memory");
+            rc = llm_fail(L, r->err, r->errlen, VT_ENOMEM, "llm: out of memory");
             goto out;
         }
         snprintf(auth, al, "Authorization: Bearer %s", L->api_key);
@@ -396,7 +399,7 @@ static int perform(req *r, const char *body, long deadline_ms)
         wipe(auth, al);
         free(auth);
         if (!tmp) {
-            rc = llm_fail(L, VT_ENOMEM, "llm: out of memory");
+            rc = llm_fail(L, r->err, r->errlen, VT_ENOMEM, "llm: out of memory");
             goto out;
         }
         hdr = tmp;
@@ -416,14 +419,14 @@ static int perform(req *r, const char *body, long deadline_ms)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_USERAGENT, "voicetutor/0.1");
     if (curl_multi_add_handle(m, e) != CURLM_OK) {
-        rc = llm_fail(L, VT_EIO, "llm: cannot start the request");
+        rc = llm_fail(L, r->err, r->errlen, VT_EIO, "llm: cannot start the request");
         goto out;
     }
     r->t_start = r->t_last = vt_now_us();
     for (;;) {
         int running = 0, left = 0;
         if (curl_multi_perform(m, &running) != CURLM_OK) {
-            rc = llm_fail(L, VT_EIO, "llm: curl_multi_perform failed");
+            rc = llm_fail(L, r->err, r->errlen, VT_EIO, "llm: curl_multi_perform failed");
             break;
         }
         CURLMsg *msg;
@@ -436,27 +439,27 @@ static int perform(req *r, const char *body, long deadline_ms)
             break;
         if (r->abort && *r->abort) {
             rc = VT_ECANCELED;
-            vt__brain_fail(rc, "llm: cancelled");
+            vt__brain_fail(r->err, r->errlen, rc, "llm: cancelled");
             break;
         }
         int64_t now = vt_now_us();
         if (deadline_ms > 0 && now - r->t_start > deadline_ms * 1000) {
-            rc = llm_fail(L, VT_ETIMEDOUT, "llm: no answer from %s within %ld ms", L->url,
+            rc = llm_fail(L, r->err, r->errlen, VT_ETIMEDOUT, "llm: no answer from %s within %ld ms", L->url,
                           deadline_ms);
             break;
         }
         if (deadline_ms == 0 && !r->t_first && now - r->t_start > L->first_ms * 1000) {
-            rc = llm_fail(L, VT_ETIMEDOUT, "llm: no first token from %s within %ld ms", L->url,
+            rc = llm_fail(L, r->err, r->errlen, VT_ETIMEDOUT, "llm: no first token from %s within %ld ms", L->url,
                           L->first_ms);
             break;
         }
         if (deadline_ms == 0 && r->t_first && now - r->t_last > L->stall_ms * 1000) {
-            rc = llm_fail(L, VT_ETIMEDOUT, "llm: the stream from %s stalled for %ld ms", L->url,
+            rc = llm_fail(L, r->err, r->errlen, VT_ETIMEDOUT, "llm: the stream from %s stalled for %ld ms", L->url,
                           L->stall_ms);
             break;
         }
         if (deadline_ms == 0 && now - r->t_start > L->max_ms * 1000) {
-            rc = llm_fail(L, VT_ETIMEDOUT, "llm: the answer took longer than %ld ms", L->max_ms);
+            rc = llm_fail(L, r->err, r->errlen, VT_ETIMEDOUT, "llm: the answer took longer than %ld ms", L->max_ms);
             break;
         }
         curl_multi_poll(m, NULL, 0, POLL_MS, NULL);
@@ -474,7 +477,7 @@ static int perform(req *r, const char *body, long deadline_ms)
             const char *why = r->status == 401 || r->status == 403
                                   ? " (check the API key in $"
                                   : r->status == 404 ? " (check base_url and model)" : "";
-            rc = llm_fail(L, VT_EIO, "llm: HTTP %ld from %s%s%s%s: %s", r->status, L->url, why,
+            rc = llm_fail(L, r->err, r->errlen, VT_EIO, "llm: HTTP %ld from %s%s%s%s: %s", r->status, L->url, why,
                           r->status == 401 || r->status == 403 ? L->key_env : "",
                           r->status == 401 || r->status == 403 ? ")" : "", m2);
         }
@@ -483,17 +486,17 @@ static int perform(req *r, const char *body, long deadline_ms)
     if (res == CURLE_WRITE_ERROR && r->cb_rc) {
         rc = r->cb_rc;
         if (rc == VT_ECANCELED)
-            vt__brain_fail(rc, "llm: cancelled");
+            vt__brain_fail(r->err, r->errlen, rc, "llm: cancelled");
         else
-            llm_fail(L, rc, "llm: %s", r->st.err[0] ? r->st.err : "bad answer from the server");
+            llm_fail(L, r->err, r->errlen, rc, "llm: %s", r->st.err[0] ? r->st.err : "bad answer from the server");
     } else if (res == CURLE_COULDNT_CONNECT || res == CURLE_COULDNT_RESOLVE_HOST) {
-        rc = llm_fail(L, VT_EIO, "llm: cannot reach the LLM server at %s: %s", L->url,
+        rc = llm_fail(L, r->err, r->errlen, VT_EIO, "llm: cannot reach the LLM server at %s: %s", L->url,
                       errbuf[0] ? errbuf : curl_easy_strerror(res));
     } else if (res == CURLE_OPERATION_TIMEDOUT) {
-        rc = llm_fail(L, VT_ETIMEDOUT, "llm: %s timed out: %s", L->url,
+        rc = llm_fail(L, r->err, r->errlen, VT_ETIMEDOUT, "llm: %s timed out: %s", L->url,
                       errbuf[0] ? errbuf : curl_easy_strerror(res));
     } else {
-        rc = llm_fail(L, VT_EIO, "llm: the connection to %s failed mid-answer: %s", L->url,
+        rc = llm_fail(L, r->err, r->errlen, VT_EIO, "llm: the connection to %s failed mid-answer: %s", L->url,
                       errbuf[0] ? errbuf : curl_easy_strerror(res));
     }
 out:
@@ -507,9 +510,11 @@ out:
 }
 
 static void req_init(req *r, llm *L, int stream, vt_token_fn on_token, void *ud,
-                     const volatile int *abort)
+                     const volatile int *abort, char *err, size_t errlen)
 {
     memset(r, 0, sizeof *r);
+    r->err = err;
+    r->errlen = errlen;
     r->L = L;
     r->abort = abort;
     r->stream = stream;
@@ -526,29 +531,29 @@ static void req_free(req *r)
 }
 
 static int llm_reply(void *ctx, const vt_turn *h, size_t n, vt_token_fn on_token, void *ud,
-                     const volatile int *abort)
+                     const volatile int *abort, char *err, size_t errlen)
 {
     llm *L = ctx;
     req r;
-    vt__brain_clear_error();
+    vt__brain_clear_error(err, errlen);
     if (!L)
-        return vt__brain_fail(VT_EINVAL, "llm: no brain");
+        return vt__brain_fail(err, errlen, VT_EINVAL, "llm: no brain");
     if (abort && *abort)
         return VT_ECANCELED;
     char *body = vt__llm_reply_body(L->model, L->system, h, n, L->history_turns, L->max_tokens,
                                     L->temperature);
     if (!body)
-        return vt__brain_fail(VT_ENOMEM, "llm: out of memory");
-    req_init(&r, L, 1, on_token, ud, abort);
+        return vt__brain_fail(err, errlen, VT_ENOMEM, "llm: out of memory");
+    req_init(&r, L, 1, on_token, ud, abort, err, errlen);
     int rc = perform(&r, body, 0);
     if (rc == 0 && r.mode == 1) {
         rc = vt__sse_finish(&r.sse);
         if (rc == VT_ECANCELED)
-            vt__brain_fail(rc, "llm: cancelled");
+            vt__brain_fail(err, errlen, rc, "llm: cancelled");
         else if (rc)
-            llm_fail(L, rc, "llm: %s", r.st.err[0] ? r.st.err : "bad stream");
+            llm_fail(L, err, errlen, rc, "llm: %s", r.st.err[0] ? r.st.err : "bad stream");
         else if (!r.st.done && !r.st.finished)
-            rc = llm_fail(L, VT_EFORMAT,
+            rc = llm_fail(L, err, errlen, VT_EFORMAT,
                           "llm: the stream from %s ended before the answer was complete "
                           "(no [DONE] and no finish_reason)",
                           L->url);
@@ -556,12 +561,12 @@ static int llm_reply(void *ctx, const vt_turn *h, size_t n, vt_token_fn on_token
         /* the server ignored "stream": take the whole answer */
         char *content = malloc(MAX_BODY + 1), why[160] = "";
         if (!content) {
-            rc = vt__brain_fail(VT_ENOMEM, "llm: out of memory");
+            rc = vt__brain_fail(err, errlen, VT_ENOMEM, "llm: out of memory");
         } else if (r.mode == 0) {
-            rc = llm_fail(L, VT_EFORMAT, "llm: empty answer from %s", L->url);
+            rc = llm_fail(L, err, errlen, VT_EFORMAT, "llm: empty answer from %s", L->url);
         } else if ((rc = vt__llm_message_content(r.body, r.body_len, content, MAX_BODY + 1, why,
                                                  sizeof why)) != 0) {
-            llm_fail(L, rc, "llm: %s", why);
+            llm_fail(L, err, errlen, rc, "llm: %s", why);
         } else {
             rc = vt__stream_text(content, on_token, ud, abort);
         }
@@ -574,65 +579,76 @@ static int llm_reply(void *ctx, const vt_turn *h, size_t n, vt_token_fn on_token
 
 /* A small non-streamed request; the answer's text in out. */
 static int ask_small(llm *L, const char *body, long deadline_ms, const volatile int *abort,
-                     char *out, size_t cap)
+                     char *out, size_t cap, char *err, size_t errlen)
 {
     req r;
     char why[160];
-    req_init(&r, L, 0, NULL, NULL, abort);
+    req_init(&r, L, 0, NULL, NULL, abort, err, errlen);
     int rc = perform(&r, body, deadline_ms);
     if (rc == 0 && (rc = vt__llm_message_content(r.body ? r.body : "", r.body_len, out, cap, why,
                                                  sizeof why)) != 0)
-        llm_fail(L, rc, "llm: %s", why);
+        llm_fail(L, err, errlen, rc, "llm: %s", why);
     req_free(&r);
     return rc;
 }
 
-static int llm_judge(void *ctx, const char *text, const volatile int *abort)
+static int llm_judge(void *ctx, const char *text, const volatile int *abort, char *err,
+                     size_t errlen)
 {
     llm *L = ctx;
     char answer[256];
-    vt__brain_clear_error();
+    vt__brain_clear_error(err, errlen);
     if (!L || !text)
-        return vt__brain_fail(VT_EINVAL, "llm: judge: no text");
+        return vt__brain_fail(err, errlen, VT_EINVAL, "llm: judge: no text");
     char *body = vt__llm_judge_body(L->model, text);
     if (!body)
-        return vt__brain_fail(VT_ENOMEM, "llm: out of memory");
-    int rc = ask_small(L, body, L->judge_ms, abort, answer, sizeof answer);
+        return vt__brain_fail(err, errlen, VT_ENOMEM, "llm: out of memory");
+    int rc = ask_small(L, body, L->judge_ms, abort, answer, sizeof answer, err, errlen);
     free(body);
     if (rc)
         return rc;
     rc = vt__llm_parse_judge(answer);
     if (rc < 0)
-        llm_fail(L, rc, "llm: the judge answered neither true nor false: '%.60s'", answer);
+        llm_fail(L, err, errlen, rc, "llm: the judge answered neither true nor false: '%.60s'", answer);
     return rc;
 }
 
 static int llm_choose_filler(void *ctx, const char *text, const vt_filler_desc *f, size_t n,
-                             const volatile int *abort)
+                             const volatile int *abort, char *err, size_t errlen)
 {
     llm *L = ctx;
     char answer[256];
-    vt__brain_clear_error();
+    vt__brain_clear_error(err, errlen);
     if (!L || !f || n == 0)
-        return vt__brain_fail(VT_EINVAL, "llm: no fillers to choose from");
+        return vt__brain_fail(err, errlen, VT_EINVAL, "llm: no fillers to choose from");
     char *body = vt__llm_filler_body(L->model, text, f, n);
     if (!body)
-        return vt__brain_fail(VT_ENOMEM, "llm: out of memory");
-    int rc = ask_small(L, body, L->filler_ms, abort, answer, sizeof answer);
+        return vt__brain_fail(err, errlen, VT_ENOMEM, "llm: out of memory");
+    int rc = ask_small(L, body, L->filler_ms, abort, answer, sizeof answer, err, errlen);
     free(body);
     if (rc)
         return rc;
     rc = vt__llm_parse_filler(answer, n);
     if (rc < 0)
-        llm_fail(L, rc, "llm: the filler answer is not an index below %zu: '%.60s'", n, answer);
+        llm_fail(L, err, errlen, rc, "llm: the filler answer is not an index below %zu: '%.60s'", n, answer);
     return rc;
+}
+
+/* The model may answer anything and so may the learner: nothing to bias the
+ * recogniser towards. */
+static int llm_expected(void *ctx, char phrases[][VT_EXPECTED_PHRASE_MAX], size_t n)
+{
+    return ctx ? 0 : VT_EINVAL;
 }
 
 const vt_brain_ops vt_brain_llm = {
     .name = "llm",
+    .default_character = NULL,   /* a lesson is optional context for the model */
     .create = llm_create,
     .destroy = llm_destroy,
+    .greeting = llm_greeting,
     .reply = llm_reply,
     .judge = llm_judge,
     .choose_filler = llm_choose_filler,
+    .expected = llm_expected,
 };

@@ -3,6 +3,12 @@
  * the simulator: deterministic, instant, no models. Each can be told to fail
  * at a chosen call (option "fail") so error paths can be tested too.
  *
+ * They have the real engines' shape: load() parses the options into a model
+ * that is read-only afterwards (the script every session of it follows) and
+ * create(model, ...) copies it into one session's state; the options given
+ * to create are not read ("fail" = "load" fails the load, "create" each
+ * create).
+ *
  *   stt:  the final text comes from option "text"; words get word_ms each.
  *   kws:  reports a hit once "after" samples have been fed since reset.
  *   tts:  a 440 Hz tone per word (length follows the word) with 40 ms of
@@ -22,6 +28,18 @@ static int fails(const vt_opt *opts, size_t n, const char *call)
     return f && strcmp(f, call) == 0;
 }
 
+/* The start of a fake's create: the model check, fail=create, a zeroed ctx. */
+static void *fake_ctx(const void *model, int fail_create, size_t size, const char *who, int *rc,
+                      char *err, size_t errlen)
+{
+    if (model && fail_create) {
+        snprintf(err, errlen, "%s: failing on purpose (fail=create)", who);
+        *rc = VT_EIO;
+        return NULL;
+    }
+    return vt__ctx_new(model, size, who, rc, err, errlen);
+}
+
 /* ---- speech-to-text ---------------------------------------------------- */
 
 typedef struct fake_stt {
@@ -33,10 +51,10 @@ typedef struct fake_stt {
     uint64_t fed;
 } fake_stt;
 
-static int fstt_create(const vt_opt *opts, size_t n, void **out, char *err, size_t errlen)
+static int fstt_load(const vt_opt *opts, size_t n, void **out, char *err, size_t errlen)
 {
-    if (fails(opts, n, "create")) {
-        snprintf(err, errlen, "fake stt: failing on purpose (fail=create)");
+    if (fails(opts, n, "load")) {
+        snprintf(err, errlen, "fake stt: failing on purpose (fail=load)");
         return VT_EIO;
     }
     fake_stt *s = calloc(1, sizeof *s);
@@ -67,6 +85,20 @@ static int fstt_create(const vt_opt *opts, size_t n, void **out, char *err, size
             i--;
         snprintf(s->partial, sizeof s->partial, "%.*s", (int)i, s->text);
     }
+    *out = s;
+    return 0;
+}
+
+static int fstt_create(void *model, const vt_opt *opts, size_t n, void **out, char *err,
+                       size_t errlen)
+{
+    const fake_stt *m = model;
+    int rc;
+    fake_stt *s = fake_ctx(m, m && strcmp(m->fail, "create") == 0, sizeof *s, "fake stt", &rc,
+                           err, errlen);
+    if (!s)
+        return rc;
+    *s = *m;
     *out = s;
     return 0;
 }
@@ -133,6 +165,8 @@ static int fstt_end(void *ctx, vt_stt_result *out)
 
 const vt_stt_ops vt_stt_fake = {
     .name = "fake",
+    .load = fstt_load,
+    .unload = fstt_destroy,
     .create = fstt_create,
     .destroy = fstt_destroy,
     .begin = fstt_begin,
@@ -143,6 +177,12 @@ const vt_stt_ops vt_stt_fake = {
 
 /* ---- keyword spotting -------------------------------------------------- */
 
+typedef struct fake_kws_model {
+    char word[32];           /* "" : the first keyword of each ctx */
+    int after;
+    int fail_create;
+} fake_kws_model;
+
 typedef struct fake_kws {
     char word[32];
     int after;
@@ -150,24 +190,38 @@ typedef struct fake_kws {
     int fired;
 } fake_kws;
 
-static int fkws_create(const vt_opt *opts, size_t n, const vt_keyword *kw, size_t n_kw,
-                       void **out, char *err, size_t errlen)
+static int fkws_load(const vt_opt *opts, size_t n, void **out, char *err, size_t errlen)
 {
-    if (fails(opts, n, "create")) {
-        snprintf(err, errlen, "fake kws: failing on purpose (fail=create)");
+    if (fails(opts, n, "load")) {
+        snprintf(err, errlen, "fake kws: failing on purpose (fail=load)");
         return VT_EIO;
     }
-    fake_kws *k = calloc(1, sizeof *k);
-    if (!k) {
+    fake_kws_model *m = calloc(1, sizeof *m);
+    if (!m) {
         snprintf(err, errlen, "fake kws: out of memory");
         return VT_ENOMEM;
     }
-    int rc = vt__opt_int(opts, n, "after", 8000, 0, 1 << 30, &k->after, err, errlen);
+    int rc = vt__opt_int(opts, n, "after", 8000, 0, 1 << 30, &m->after, err, errlen);
     if (rc) {
-        free(k);
+        free(m);
         return rc;
     }
-    const char *w = vt_opt_get(opts, n, "word", n_kw && kw && kw[0].word ? kw[0].word : "stop");
+    snprintf(m->word, sizeof m->word, "%s", vt_opt_get(opts, n, "word", ""));
+    m->fail_create = fails(opts, n, "create");
+    *out = m;
+    return 0;
+}
+
+static int fkws_create(void *model, const vt_opt *opts, size_t n, const vt_keyword *kw,
+                       size_t n_kw, void **out, char *err, size_t errlen)
+{
+    const fake_kws_model *m = model;
+    int rc;
+    fake_kws *k = fake_ctx(m, m && m->fail_create, sizeof *k, "fake kws", &rc, err, errlen);
+    if (!k)
+        return rc;
+    k->after = m->after;
+    const char *w = m->word[0] ? m->word : n_kw && kw && kw[0].word ? kw[0].word : "stop";
     snprintf(k->word, sizeof k->word, "%s", w);
     *out = k;
     return 0;
@@ -203,6 +257,8 @@ static int fkws_feed(void *ctx, const int16_t *pcm, size_t n, vt_kws_hit *hit)
 
 const vt_kws_ops vt_kws_fake = {
     .name = "fake",
+    .load = fkws_load,
+    .unload = fkws_destroy,
     .create = fkws_create,
     .destroy = fkws_destroy,
     .reset = fkws_reset,
@@ -213,13 +269,13 @@ const vt_kws_ops vt_kws_fake = {
 
 typedef struct fake_tts {
     int rate, chunk_ms, word_ms, fail_after;
-    int fail_synth;
+    int fail_synth, fail_create;
 } fake_tts;
 
-static int ftts_create(const vt_opt *opts, size_t n, void **out, char *err, size_t errlen)
+static int ftts_load(const vt_opt *opts, size_t n, void **out, char *err, size_t errlen)
 {
-    if (fails(opts, n, "create")) {
-        snprintf(err, errlen, "fake tts: failing on purpose (fail=create)");
+    if (fails(opts, n, "load")) {
+        snprintf(err, errlen, "fake tts: failing on purpose (fail=load)");
         return VT_EIO;
     }
     fake_tts *t = calloc(1, sizeof *t);
@@ -239,6 +295,20 @@ static int ftts_create(const vt_opt *opts, size_t n, void **out, char *err, size
         return rc;
     }
     t->fail_synth = fails(opts, n, "synth");
+    t->fail_create = fails(opts, n, "create");
+    *out = t;
+    return 0;
+}
+
+static int ftts_create(void *model, const vt_opt *opts, size_t n, void **out, char *err,
+                       size_t errlen)
+{
+    const fake_tts *m = model;
+    int rc;
+    fake_tts *t = fake_ctx(m, m && m->fail_create, sizeof *t, "fake tts", &rc, err, errlen);
+    if (!t)
+        return rc;
+    *t = *m;
     *out = t;
     return 0;
 }
@@ -310,6 +380,8 @@ out:
 
 const vt_tts_ops vt_tts_fake = {
     .name = "fake",
+    .load = ftts_load,
+    .unload = ftts_destroy,
     .create = ftts_create,
     .destroy = ftts_destroy,
     .sample_rate = ftts_rate,

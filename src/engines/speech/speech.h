@@ -20,11 +20,25 @@
  * milliseconds from the utterance start, without fillers (<s>, </s>, <sil>,
  * [NOISE]) or alternate-pronunciation suffixes ("the(2)" -> "the").
  *
+ * MODELS AND SESSIONS: every engine has load(opts) -> model, once per
+ * process, and create(model, opts) -> ctx, once per session (engine.h). What
+ * each model holds: pocketsphinx the resolved, checked model paths and the
+ * decoder configuration (each decoder still loads its own acoustic and
+ * language model: see stt_pocketsphinx.c for why the language model is not
+ * shared); flite the registered voice; espeak-ng the initialised library and
+ * the checked voice; the fakes their script. Models are read-only after
+ * load (engine.h's rule).
+ *
  * THREAD SAFETY: one ctx is used by one thread at a time. Different ctxs may
  * be used on different threads: pocketsphinx decoders are independent; flite
  * and espeak-ng keep process-global state, so their synthesis is serialised
  * by one lock per library (synthesis runs at 1/100 of real time or faster, so
  * the lock is held briefly; an abort is honoured at the next chunk).
+ *
+ * FILES: registry.c holds the tables of engines and the open helpers below;
+ * tts_common.c the helpers the engines use (word emitter, resampling,
+ * option parsing); stt_pocketsphinx.c, tts_flite.c, tts_espeak.c, fakes.c the
+ * engines; clips.c the clip cache and synchronous transcription.
  *
  * ERRORS: 0 or a negative VT_E* code; creation errors name what is missing
  * and the Debian package that provides it.
@@ -41,10 +55,11 @@ extern "C" {
 #endif
 
 /* ---- the engines ------------------------------------------------------ */
-/* Speech-to-text on pocketsphinx. Options (vt_opt keys):
+/* Speech-to-text on pocketsphinx. Options (vt_opt keys), read by load:
  *   modeldir  folder holding en-us/ (default: pkg-config's modeldir, baked
  *             in at build time)
  *   hmm, lm, dict   acoustic model folder, language model, dictionary
+ *   vad, jsgf (below); read by create:
  *   warmup    "1": decode a short synthesized phrase at create (about
  *             0.5 s) to start cepstral mean normalisation from speech;
  *             "0" (default: no gain measured on test speech, see
@@ -54,28 +69,33 @@ extern "C" {
  *             (see vt_stt_pocketsphinx_in_speech), used by `transcribe`
  *   jsgf      optional JSGF grammar file restricting what can be heard */
 extern const vt_stt_ops vt_stt_pocketsphinx;
-/* Keyword spotting on pocketsphinx. Options: modeldir, hmm, dict as above;
- * kws_delay (frames, default 1: detection ~0-100 ms after the word);
- * warmup (default 1, as for STT; thresholds were measured with it);
- * "kws.WORD"=threshold overrides the threshold given in the keyword list. A
- * keyword threshold <= 0 means "use vt_kws_default_threshold(word)". */
+/* Keyword spotting on pocketsphinx. Options read by load: modeldir, hmm,
+ * dict as above; kws_delay (frames, default 1: detection ~0-100 ms after the
+ * word). Read by create, with the keyword list: warmup (default 1, as for
+ * STT; thresholds were measured with it); "kws.WORD"=threshold overrides
+ * the threshold given in the keyword list. A keyword threshold <= 0 means
+ * "use vt_kws_default_threshold(word)". */
 extern const vt_kws_ops vt_kws_pocketsphinx;
-/* flite. Options: voice = slt | rms | awb | kal16 (default VT_TTS_DEFAULT_VOICE),
- * chunk_ms (default 40), duration_stretch (speaking rate, 1.0 = normal). */
+/* flite. Options: load reads voice = slt | rms | awb | kal16 (default
+ * VT_TTS_DEFAULT_VOICE); create reads chunk_ms (default 40) and
+ * duration_stretch (speaking rate, 1.0 = normal). */
 extern const vt_tts_ops vt_tts_flite;
-/* espeak-ng, 22050 Hz. Options: voice = language or voice name (default
- * "en"), wpm (speaking rate, default 160), chunk_ms (default 40). */
+/* espeak-ng, 22050 Hz. Options: load reads voice = language or voice name
+ * (default "en"); create reads wpm (speaking rate, default 160). */
 extern const vt_tts_ops vt_tts_espeak;
 
 /* Scripted fakes for the core's tests: deterministic, no models, instant.
+ * load reads every option below; create copies the loaded script.
  * vt_stt_fake options: text (final text, default "hello"), partial (interim
  *   text; default the first half of text's words), word_ms (per word, 300),
- *   fail ("create" | "begin" | "feed" | "end": that call returns VT_EIO).
+ *   fail ("load" | "create" | "begin" | "feed" | "end": that call returns
+ *   VT_EIO).
  * vt_kws_fake options: after (samples since reset before a hit, default
  *   8000; "0" never), word (default: the first keyword), fail ("create").
  * vt_tts_fake options: rate (default 16000), chunk_ms (default 20),
- *   word_ms (per character, default 40, plus 80 per word), fail ("create" |
- *   "synth"), fail_after (chunks delivered before synth returns VT_EIO).
+ *   word_ms (per character, default 40, plus 80 per word), fail ("load" |
+ *   "create" | "synth"), fail_after (chunks delivered before synth returns
+ *   VT_EIO).
  *   The audio is a 440 Hz tone per word with 40 ms of silence after it. */
 extern const vt_stt_ops vt_stt_fake;
 extern const vt_kws_ops vt_kws_fake;
@@ -83,17 +103,38 @@ extern const vt_tts_ops vt_tts_fake;
 
 #define VT_TTS_DEFAULT_VOICE "rms"
 
+/* ---- the registry (registry.c) ----------------------------------------- */
 /* Lookup by name: "pocketsphinx" | "fake" for STT and KWS; "flite" |
- * "espeak" | "fake" for TTS. NULL when unknown. */
+ * "espeak" (also "espeak-ng") | "fake" for TTS. NULL when unknown. */
 const vt_stt_ops *vt_stt_find(const char *name);
 const vt_kws_ops *vt_kws_find(const char *name);
 const vt_tts_ops *vt_tts_find(const char *name);
+/* Comma separated names of each family, for usage messages. */
+const char *vt_stt_names(void);
+const char *vt_kws_names(void);
+const char *vt_tts_names(void);
 
-/* Open a TTS engine from a voice spec: "slt" | "rms" | "awb" | "kal16" |
+/* Load a TTS model from a voice spec: "slt" | "rms" | "awb" | "kal16" |
  * "flite" | "flite:VOICE" | "espeak" | "espeak:LANG" | "fake". Extra
- * options (may be NULL) are passed on; the spec's voice wins. */
-int vt_tts_open(const char *spec, const vt_opt *opts, size_t n_opts,
-                const vt_tts_ops **ops, void **ctx, char *err, size_t errlen);
+ * options (may be NULL) are passed on; the spec's voice wins. Sessions then
+ * call (*ops)->create(model, ...); unload with (*ops)->unload(model). */
+int vt_tts_load_voice(const char *spec, const vt_opt *opts, size_t n_opts,
+                      const vt_tts_ops **ops, void **model, char *err, size_t errlen);
+
+/* One model and one ctx in one call, for one-off users (the commands, the
+ * benchmarks, the simulator): load, then create with the same options. On
+ * error nothing is left open (*model and *ctx NULL). Close both with the
+ * matching close (NULL-safe). A long-lived server loads once and creates a
+ * ctx per session instead. */
+int vt_tts_open(const char *spec, const vt_opt *opts, size_t n_opts, const vt_tts_ops **ops,
+                void **model, void **ctx, char *err, size_t errlen);
+void vt_tts_close(const vt_tts_ops *ops, void *model, void *ctx);
+int vt_stt_open(const vt_stt_ops *ops, const vt_opt *opts, size_t n_opts, void **model,
+                void **ctx, char *err, size_t errlen);
+void vt_stt_close(const vt_stt_ops *ops, void *model, void *ctx);
+int vt_kws_open(const vt_kws_ops *ops, const vt_opt *opts, size_t n_opts, const vt_keyword *kw,
+                size_t n_kw, void **model, void **ctx, char *err, size_t errlen);
+void vt_kws_close(const vt_kws_ops *ops, void *model, void *ctx);
 
 /* 1 while pocketsphinx's voice activity detector hears speech (only with
  * option vad=1), 0 otherwise, < 0 on error. */
@@ -137,13 +178,6 @@ void vt_clips_free(vt_clip *clips, int n);
 /* begin, feed pcm (16 kHz mono) in 20 ms pieces, end. */
 int vt_speech_transcribe_pcm(const vt_stt_ops *ops, void *stt_ctx, const int16_t *pcm16k,
                              size_t n, vt_stt_result *out);
-
-/* ---- the commands (src/app/cmd_speech.c) ------------------------------ */
-/* voicetutor transcribe FILE.wav [--hmm DIR] [--lm FILE] [--dict FILE]
- * voicetutor say "text" -o out.wav [--voice V] [--rate HZ]
- * argv[0] is the subcommand; the return value is the exit code. */
-int cmd_transcribe(int argc, char **argv);
-int cmd_say(int argc, char **argv);
 
 #ifdef __cplusplus
 }

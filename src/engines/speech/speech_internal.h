@@ -47,6 +47,32 @@ size_t vt__words_at_char(const vt__words *w, size_t pos);
 int vt__words_chunk(vt__words *w, const int16_t *pcm, size_t n, int last,
                     vt_tts_chunk_fn fn, void *ud);
 
+/* What every synthesis call keeps: the tokens and the caller's callback
+ * and abort flag. Engines embed it in their job. */
+typedef struct vt__synth_job {
+    vt__words words;
+    vt_tts_chunk_fn fn;
+    void *ud;
+    const volatile int *abort;
+} vt__synth_job;
+
+/* Set j up for text (the tokens split, the callback kept). 0, VT_EINVAL
+ * (no text or callback) or VT_ENOMEM; free with vt__words_free(&j->words). */
+int vt__synth_init(vt__synth_job *j, const char *text, vt_tts_chunk_fn fn, void *ud,
+                   const volatile int *abort);
+/* vt__synth_init plus the checks every engine makes before it starts:
+ * 0: go on (free the words when done); 1: nothing to say (no token);
+ * < 0: an error, or VT_ECANCELED when abort was raised already. On any
+ * non-zero return nothing is left to free. */
+int vt__synth_start(vt__synth_job *j, const char *text, vt_tts_chunk_fn fn, void *ud,
+                    const volatile int *abort);
+
+/* The start of every create(model, ...): a zeroed ctx of size bytes, or
+ * NULL with *rc = VT_EINVAL ("WHO: no model (load it first)") or VT_ENOMEM
+ * and the message in err. */
+void *vt__ctx_new(const void *model, size_t size, const char *who, int *rc, char *err,
+                  size_t errlen);
+
 /* Option helpers: integer / double with range checking. */
 int vt__opt_int(const vt_opt *opts, size_t n, const char *key, int def, int lo, int hi,
                 int *out, char *err, size_t errlen);

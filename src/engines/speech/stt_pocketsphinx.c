@@ -24,8 +24,24 @@
  * within 20 ms; after a hit the utterance restarts so one word is reported
  * once. Segment times are unreliable in this mode; we count samples.
  *
- * Missing model files are reported by path, with the package to install.
- * pocketsphinx's log goes nowhere (err_set_logfp(NULL), process-wide).
+ * MODEL VS DECODER: load() resolves and checks the model paths and reads
+ * the options that shape a decoder's configuration (modeldir, hmm, lm, dict,
+ * jsgf, vad; kws_delay); that model is immutable afterwards, and create()
+ * builds each decoder from it with its own cmd_ln_t (ps_init writes into the
+ * configuration it is given, so one shared cmd_ln_t would be written by
+ * concurrent creates). The n-gram language model is NOT shared, although
+ * pocketsphinx allows it (ngram_model_read once, ps_set_lm per decoder: a
+ * second decoder then adds 58.3 MiB resident instead of 91.2 MiB,
+ * bench_lm_share): sphinxbase's trie language model keeps a scoring
+ * cache inside the model (the last history and its backoffs), written on
+ * every lookup, so decoders on different worker threads sharing one race:
+ * two threads decoding at once 40 times gave 7 of 80 hypotheses different
+ * from the steady result with a shared model, 0 of 80 with their own
+ * (bench_lm_share, docs/SPEECH.md). A lock around decoding would serialise every session.
+ *
+ * Missing model files are reported by path, with the package to install,
+ * at load(). pocketsphinx's log goes nowhere (err_set_logfp(NULL),
+ * process-wide).
  */
 #include "engines/speech/speech.h"
 #include "engines/speech/speech_internal.h"
@@ -215,11 +231,15 @@ static void warm_up(ps_decoder_t *ps)
 {
     static const char *phrase =
         "Hello there. Could you tell me what the weather will be like tomorrow morning?";
-    void *tts = NULL;
+    void *voice = NULL, *tts = NULL;
     char err[128];
     const vt_opt o[] = { { "voice", "awb" } };
-    if (vt_tts_flite.create(o, 1, &tts, err, sizeof err) != 0)
+    if (vt_tts_flite.load(o, 1, &voice, err, sizeof err) != 0)
         return;
+    if (vt_tts_flite.create(voice, o, 1, &tts, err, sizeof err) != 0) {
+        vt_tts_flite.unload(voice);
+        return;
+    }
     int16_t *pcm = NULL;
     size_t n = 0;
     if (vt_tts_synth_buffer(&vt_tts_flite, tts, VT_IN_RATE, phrase, &pcm, &n, NULL) == 0 &&
@@ -230,9 +250,17 @@ static void warm_up(ps_decoder_t *ps)
     }
     free(pcm);
     vt_tts_flite.destroy(tts);
+    vt_tts_flite.unload(voice);
 }
 
-static int stt_create(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
+/* What every STT decoder of a process shares: immutable after stt_load. */
+typedef struct ps_stt_model {
+    ps_paths p;
+    char jsgf[512];          /* "" : the n-gram language model p.lm */
+    int vad;
+} ps_stt_model;
+
+static int stt_load(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
 {
     pthread_once(&quiet_once, quiet);
     const char *jsgf = vt_opt_get(opts, n_opts, "jsgf", NULL);
@@ -242,27 +270,47 @@ static int stt_create(const vt_opt *opts, size_t n_opts, void **out, char *err, 
         return rc;
     if (jsgf && (rc = check_path("jsgf", jsgf, err, errlen)) != 0)
         return rc;
-    int vad = 0, warm = 0;
-    rc = vt__opt_int(opts, n_opts, "vad", 0, 0, 1, &vad, err, errlen);
-    if (!rc)
-        rc = vt__opt_int(opts, n_opts, "warmup", 0, 0, 1, &warm, err, errlen);
-    if (rc)
+    int vad = 0;
+    if ((rc = vt__opt_int(opts, n_opts, "vad", 0, 0, 1, &vad, err, errlen)) != 0)
         return rc;
-    ps_stt *s = calloc(1, sizeof *s);
-    if (!s) {
+    ps_stt_model *m = calloc(1, sizeof *m);
+    if (!m) {
         snprintf(err, errlen, "pocketsphinx: out of memory");
         return VT_ENOMEM;
     }
-    s->vad = vad;
-    s->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", p.hmm, "-dict", p.dict,
-                            jsgf ? "-jsgf" : "-lm", jsgf ? jsgf : p.lm,
-                            "-remove_silence", vad ? "yes" : "no", NULL);
+    m->p = p;
+    snprintf(m->jsgf, sizeof m->jsgf, "%s", jsgf ? jsgf : "");
+    m->vad = vad;
+    *out = m;
+    return 0;
+}
+
+static void stt_unload(void *model)
+{
+    free(model);
+}
+
+static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out, char *err,
+                      size_t errlen)
+{
+    const ps_stt_model *m = model;
+    int warm = 0, rc = m ? vt__opt_int(opts, n_opts, "warmup", 0, 0, 1, &warm, err, errlen) : 0;
+    if (rc)
+        return rc;
+    ps_stt *s = vt__ctx_new(m, sizeof *s, "pocketsphinx", &rc, err, errlen);
+    if (!s)
+        return rc;
+    const char *jsgf = m->jsgf[0] ? m->jsgf : NULL;
+    s->vad = m->vad;
+    s->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", m->p.hmm, "-dict", m->p.dict,
+                            jsgf ? "-jsgf" : "-lm", jsgf ? jsgf : m->p.lm,
+                            "-remove_silence", m->vad ? "yes" : "no", NULL);
     if (s->config)
         s->ps = ps_init(s->config);
     if (!s->ps) {
         snprintf(err, errlen, "pocketsphinx could not load its models (hmm %s, %s %s, dict %s); "
-                 "reinstall them with `%s`", p.hmm, jsgf ? "jsgf" : "lm", jsgf ? jsgf : p.lm,
-                 p.dict, PS_INSTALL_HINT);
+                 "reinstall them with `%s`", m->p.hmm, jsgf ? "jsgf" : "lm",
+                 jsgf ? jsgf : m->p.lm, m->p.dict, PS_INSTALL_HINT);
         stt_destroy(s);
         return VT_ENOTFOUND;
     }
@@ -284,6 +332,8 @@ int vt_stt_pocketsphinx_in_speech(void *ctx)
 
 const vt_stt_ops vt_stt_pocketsphinx = {
     .name = "pocketsphinx",
+    .load = stt_load,
+    .unload = stt_unload,
     .create = stt_create,
     .destroy = stt_destroy,
     .begin = stt_begin,
@@ -411,26 +461,57 @@ static int kws_word(ps_decoder_t *ps, const char *word, char *out, size_t cap,
     return 0;
 }
 
-static int kws_create(const vt_opt *opts, size_t n_opts, const vt_keyword *kw, size_t n_kw,
-                      void **out, char *err, size_t errlen)
+/* What every keyword decoder of a process shares: immutable after kws_load. */
+typedef struct ps_kws_model {
+    ps_paths p;
+    int delay;               /* -kws_delay, frames */
+} ps_kws_model;
+
+static int kws_load(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
 {
     pthread_once(&quiet_once, quiet);
-    if (!kw || n_kw == 0) {
-        snprintf(err, errlen, "keyword spotting: no command words given");
-        return VT_EINVAL;
-    }
     ps_paths p;
     int rc = resolve_paths(opts, n_opts, 0, &p, err, errlen);
     if (rc)
         return rc;
-    int delay = 1, warm = 1;
-    rc = vt__opt_int(opts, n_opts, "kws_delay", 1, 1, 100, &delay, err, errlen);
-    if (!rc)
-        rc = vt__opt_int(opts, n_opts, "warmup", 1, 0, 1, &warm, err, errlen);
+    int delay = 1;
+    if ((rc = vt__opt_int(opts, n_opts, "kws_delay", 1, 1, 100, &delay, err, errlen)) != 0)
+        return rc;
+    ps_kws_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "keyword spotting: out of memory");
+        return VT_ENOMEM;
+    }
+    m->p = p;
+    m->delay = delay;
+    *out = m;
+    return 0;
+}
+
+static void kws_unload(void *model)
+{
+    free(model);
+}
+
+static int kws_create(void *model, const vt_opt *opts, size_t n_opts, const vt_keyword *kw,
+                      size_t n_kw, void **out, char *err, size_t errlen)
+{
+    const ps_kws_model *m = model;
+    if (!m) {
+        snprintf(err, errlen, "keyword spotting: no model (load it first)");
+        return VT_EINVAL;
+    }
+    if (!kw || n_kw == 0) {
+        snprintf(err, errlen, "keyword spotting: no command words given");
+        return VT_EINVAL;
+    }
+    const ps_paths *pp = &m->p;
+    int warm = 1;
+    int rc = vt__opt_int(opts, n_opts, "warmup", 1, 0, 1, &warm, err, errlen);
     if (rc)
         return rc;
     char delay_s[16];
-    snprintf(delay_s, sizeof delay_s, "%d", delay);
+    snprintf(delay_s, sizeof delay_s, "%d", m->delay);
     ps_kws *k = calloc(1, sizeof *k);
     char path[] = "/tmp/voicetutor-kws-XXXXXX";
     int fd = -1, have_file = 0;
@@ -439,13 +520,13 @@ static int kws_create(const vt_opt *opts, size_t n_opts, const vt_keyword *kw, s
         snprintf(err, errlen, "keyword spotting: out of memory");
         return VT_ENOMEM;
     }
-    k->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", p.hmm, "-dict", p.dict,
+    k->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", pp->hmm, "-dict", pp->dict,
                             "-kws_delay", delay_s, NULL);
     if (k->config)
         k->ps = ps_init(k->config);
     if (!k->ps) {
         snprintf(err, errlen, "pocketsphinx could not load its models (hmm %s, dict %s); "
-                 "reinstall them with `%s`", p.hmm, p.dict, PS_INSTALL_HINT);
+                 "reinstall them with `%s`", pp->hmm, pp->dict, PS_INSTALL_HINT);
         rc = VT_ENOTFOUND;
         goto out;
     }
@@ -465,7 +546,7 @@ static int kws_create(const vt_opt *opts, size_t n_opts, const vt_keyword *kw, s
             rc = VT_EINVAL;
             goto out;
         }
-        rc = kws_word(k->ps, kw[i].word, word, sizeof word, p.dict, err, errlen);
+        rc = kws_word(k->ps, kw[i].word, word, sizeof word, pp->dict, err, errlen);
         if (rc)
             goto out;
         char key[VT_MAX_COMMAND_LEN + 8];
@@ -510,6 +591,8 @@ out:
 
 const vt_kws_ops vt_kws_pocketsphinx = {
     .name = "pocketsphinx",
+    .load = kws_load,
+    .unload = kws_unload,
     .create = kws_create,
     .destroy = kws_destroy,
     .reset = kws_reset,

@@ -2,7 +2,8 @@
  * What every TTS engine shares: the word-timing emitter (one report per
  * whitespace token, in the chunk that holds the word's end), the resampling
  * wrapper that delivers any engine at the session's output rate, whole-text
- * synthesis into a buffer, engine lookup by name and option helpers.
+ * synthesis into a buffer and option helpers. The engines use these, so the
+ * table of engines is elsewhere (registry.c): this file names no engine.
  *
  * The emitter lets each engine say what it knows when it knows it: flite
  * knows every segment time before the first sample, espeak-ng learns a
@@ -156,10 +157,37 @@ int vt__words_chunk(vt__words *w, const int16_t *pcm, size_t n, int last,
     return fn(ud, pcm, n, nw ? w->scratch : NULL, nw) ? VT_ECANCELED : 0;
 }
 
+int vt__synth_init(vt__synth_job *j, const char *text, vt_tts_chunk_fn fn, void *ud,
+                   const volatile int *abort)
+{
+    memset(j, 0, sizeof *j);
+    if (!text || !fn)
+        return VT_EINVAL;
+    j->fn = fn;
+    j->ud = ud;
+    j->abort = abort;
+    return vt__words_init(&j->words, text);
+}
+
+int vt__synth_start(vt__synth_job *j, const char *text, vt_tts_chunk_fn fn, void *ud,
+                    const volatile int *abort)
+{
+    int rc = vt__synth_init(j, text, fn, ud, abort);
+    if (rc)
+        return rc;
+    if (j->words.n == 0)
+        rc = 1;
+    else if (abort && *abort)
+        rc = VT_ECANCELED;
+    if (rc)
+        vt__words_free(&j->words);
+    return rc;
+}
+
 /* ---- resampling wrapper ----------------------------------------------- */
 
 typedef struct resample_job {
-    vt__words words;         /* the tokens, with times at out_rate */
+    vt__synth_job s;         /* the tokens, with times at out_rate */
     size_t received;         /* words the engine has reported so far */
     int64_t in_total;        /* engine samples seen */
     int in_rate, out_rate;
@@ -168,9 +196,6 @@ typedef struct resample_job {
     size_t held_n, held_cap;
     int16_t *tmp;
     size_t tmp_cap;
-    vt_tts_chunk_fn fn;
-    void *ud;
-    const volatile int *abort;
     int stopped;
 } resample_job;
 
@@ -196,9 +221,9 @@ static int ensure(int16_t **buf, size_t *cap, size_t need)
 
 static int deliver_held(resample_job *j, int last)
 {
-    if (j->abort && *j->abort)
+    if (j->s.abort && *j->s.abort)
         return VT_ECANCELED;
-    int rc = vt__words_chunk(&j->words, j->held, j->held_n, last, j->fn, j->ud);
+    int rc = vt__words_chunk(&j->s.words, j->held, j->held_n, last, j->s.fn, j->s.ud);
     j->held_n = 0;
     return rc;
 }
@@ -207,11 +232,11 @@ static int on_engine_chunk(void *ud, const int16_t *pcm, size_t n, const vt_word
                            size_t n_words)
 {
     resample_job *j = ud;
-    if (j->stopped || (j->abort && *j->abort))
+    if (j->stopped || (j->s.abort && *j->s.abort))
         return 1;
-    for (size_t i = 0; i < n_words && j->received < j->words.n; i++, j->received++) {
-        vt__words_set_start(&j->words, j->received, scale(j, j->in_total + words[i].start));
-        vt__words_set_end(&j->words, j->received, scale(j, j->in_total + words[i].end));
+    for (size_t i = 0; i < n_words && j->received < j->s.words.n; i++, j->received++) {
+        vt__words_set_start(&j->s.words, j->received, scale(j, j->in_total + words[i].start));
+        vt__words_set_end(&j->s.words, j->received, scale(j, j->in_total + words[i].end));
     }
     j->in_total += (int64_t)n;
     size_t cap_needed = (size_t)scale(j, (int64_t)n) + 64;
@@ -252,14 +277,11 @@ int vt_tts_synth_at(const vt_tts_ops *ops, void *ctx, int out_rate, const char *
 
     resample_job j;
     memset(&j, 0, sizeof j);
-    j.in_rate = in_rate;
-    j.out_rate = out_rate;
-    j.fn = on_chunk;
-    j.ud = ud;
-    j.abort = abort;
-    int rc = vt__words_init(&j.words, text);
+    int rc = vt__synth_init(&j.s, text, on_chunk, ud, abort);
     if (rc)
         return rc;
+    j.in_rate = in_rate;
+    j.out_rate = out_rate;
     rc = vt_resampler_create(in_rate, out_rate, 4, &j.rs);
     if (rc)
         goto out;
@@ -288,7 +310,7 @@ int vt_tts_synth_at(const vt_tts_ops *ops, void *ctx, int out_rate, const char *
         goto out;
     }
     int64_t want = scale(&j, j.in_total);
-    int64_t have = j.words.emitted + (int64_t)j.held_n;
+    int64_t have = j.s.words.emitted + (int64_t)j.held_n;
     if (have + (int64_t)wrote > want)
         wrote = want > have ? (size_t)(want - have) : 0;
     if (ensure(&j.held, &j.held_cap, j.held_n + wrote + 1)) {
@@ -302,7 +324,7 @@ out:
     vt_resampler_destroy(j.rs);
     free(j.held);
     free(j.tmp);
-    vt__words_free(&j.words);
+    vt__words_free(&j.s.words);
     return rc;
 }
 
@@ -348,88 +370,19 @@ int vt_tts_synth_buffer(const vt_tts_ops *ops, void *ctx, int out_rate, const ch
     return 0;
 }
 
-/* ---- lookup ------------------------------------------------------------ */
-
-const vt_stt_ops *vt_stt_find(const char *name)
+void *vt__ctx_new(const void *model, size_t size, const char *who, int *rc, char *err,
+                  size_t errlen)
 {
-    if (!name)
-        return NULL;
-    if (strcmp(name, "pocketsphinx") == 0)
-        return &vt_stt_pocketsphinx;
-    if (strcmp(name, "fake") == 0)
-        return &vt_stt_fake;
-    return NULL;
-}
-
-const vt_kws_ops *vt_kws_find(const char *name)
-{
-    if (!name)
-        return NULL;
-    if (strcmp(name, "pocketsphinx") == 0)
-        return &vt_kws_pocketsphinx;
-    if (strcmp(name, "fake") == 0)
-        return &vt_kws_fake;
-    return NULL;
-}
-
-const vt_tts_ops *vt_tts_find(const char *name)
-{
-    if (!name)
-        return NULL;
-    if (strcmp(name, "flite") == 0)
-        return &vt_tts_flite;
-    if (strcmp(name, "espeak") == 0 || strcmp(name, "espeak-ng") == 0)
-        return &vt_tts_espeak;
-    if (strcmp(name, "fake") == 0)
-        return &vt_tts_fake;
-    return NULL;
-}
-
-int vt_tts_open(const char *spec, const vt_opt *opts, size_t n_opts,
-                const vt_tts_ops **ops, void **ctx, char *err, size_t errlen)
-{
-    if (!spec || !*spec)
-        spec = VT_TTS_DEFAULT_VOICE;
-    if (!ops || !ctx) {
-        snprintf(err, errlen, "tts: missing argument");
-        return VT_EINVAL;
+    void *c = NULL;
+    *rc = 0;
+    if (!model) {
+        snprintf(err, errlen, "%s: no model (load it first)", who);
+        *rc = VT_EINVAL;
+    } else if (!(c = calloc(1, size))) {
+        snprintf(err, errlen, "%s: out of memory", who);
+        *rc = VT_ENOMEM;
     }
-    *ops = NULL;
-    *ctx = NULL;
-    char engine[32], voice[64];
-    const char *colon = strchr(spec, ':');
-    if (colon) {
-        snprintf(engine, sizeof engine, "%.*s", (int)(colon - spec), spec);
-        snprintf(voice, sizeof voice, "%s", colon + 1);
-    } else if (vt_tts_find(spec)) {
-        snprintf(engine, sizeof engine, "%s", spec);
-        voice[0] = '\0';
-    } else {
-        snprintf(engine, sizeof engine, "flite");   /* a bare voice name */
-        snprintf(voice, sizeof voice, "%s", spec);
-    }
-    const vt_tts_ops *o = vt_tts_find(engine);
-    if (!o) {
-        snprintf(err, errlen,
-                 "unknown voice '%s': use slt, rms, awb, kal16, espeak, espeak:LANG or fake",
-                 spec);
-        return VT_EINVAL;
-    }
-    vt_opt *all = calloc(n_opts + 1, sizeof *all);
-    if (!all) {
-        snprintf(err, errlen, "tts: out of memory");
-        return VT_ENOMEM;
-    }
-    if (n_opts)
-        memcpy(all, opts, n_opts * sizeof *all);
-    size_t n_all = n_opts;
-    if (voice[0])
-        all[n_all++] = (vt_opt){ "voice", voice };
-    int rc = o->create(all, n_all, ctx, err, errlen);
-    free(all);
-    if (rc == 0)
-        *ops = o;
-    return rc;
+    return c;
 }
 
 /* ---- options ----------------------------------------------------------- */

@@ -15,6 +15,11 @@
  * Abort: the chunk callback returns CST_AUDIO_STREAM_STOP when *abort is set
  * or the caller's callback asks to stop; no chunk is delivered after that.
  *
+ * MODEL VS CTX: the model is a registered voice (load registers it once per
+ * process and reads its sample rate; voices stay registered for the life of
+ * the process, so unload frees only the handle); a ctx is one session's
+ * chunk size and speaking rate on it.
+ *
  * THREAD SAFETY: flite's voices and lexicon are process-global and parts of
  * its text processing keep static state, so voice registration and synthesis
  * hold one process-wide lock.
@@ -46,6 +51,11 @@ static struct {
     { "kal16", register_cmu_us_kal16, NULL },
 };
 
+typedef struct flite_model {
+    cst_voice *voice;        /* registered once, shared by every ctx */
+    int rate;
+} flite_model;
+
 typedef struct flite_ctx {
     cst_voice *voice;
     int rate;
@@ -54,17 +64,14 @@ typedef struct flite_ctx {
 } flite_ctx;
 
 typedef struct flite_job {
+    vt__synth_job s;         /* words, callback, abort flag */
     flite_ctx *c;
-    vt__words words;
     int timed;               /* word times read from the utterance */
     int stopped;             /* caller asked to stop */
     int chunks;
-    const volatile int *abort;
-    vt_tts_chunk_fn fn;
-    void *ud;
 } flite_job;
 
-static int flite_create(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
+static int flite_load(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
 {
     const char *name = vt_opt_get(opts, n_opts, "voice", VT_TTS_DEFAULT_VOICE);
     if (strncmp(name, "cmu_us_", 7) == 0)
@@ -76,18 +83,10 @@ static int flite_create(const vt_opt *opts, size_t n_opts, void **out, char *err
         snprintf(err, errlen, "flite: unknown voice '%s' (available: slt, rms, awb, kal16)", name);
         return VT_ENOTFOUND;
     }
-    flite_ctx *c = calloc(1, sizeof *c);
-    if (!c) {
+    flite_model *m = calloc(1, sizeof *m);
+    if (!m) {
         snprintf(err, errlen, "flite: out of memory");
         return VT_ENOMEM;
-    }
-    int rc = vt__opt_int(opts, n_opts, "chunk_ms", 40, 5, 1000, &c->chunk_ms, err, errlen);
-    if (!rc)
-        rc = vt__opt_double(opts, n_opts, "duration_stretch", 1.0, 0.3, 3.0, &c->stretch, err,
-                            errlen);
-    if (rc) {
-        free(c);
-        return rc;
     }
     pthread_mutex_lock(&flite_lock);
     if (!flite_ready) {
@@ -96,21 +95,48 @@ static int flite_create(const vt_opt *opts, size_t n_opts, void **out, char *err
     }
     if (!voices[vi].voice)
         voices[vi].voice = voices[vi].reg(NULL);
-    c->voice = voices[vi].voice;
+    m->voice = voices[vi].voice;
     pthread_mutex_unlock(&flite_lock);
-    if (!c->voice) {
-        free(c);
+    if (!m->voice) {
+        free(m);
         snprintf(err, errlen, "flite: voice '%s' failed to load; apt-get install flite", name);
         return VT_ENOTFOUND;
     }
-    c->rate = flite_get_param_int(c->voice->features, "sample_rate", 16000);
+    m->rate = flite_get_param_int(m->voice->features, "sample_rate", 16000);
+    *out = m;
+    return 0;
+}
+
+static void flite_unload(void *model)
+{
+    free(model); /* voices stay registered for the life of the process */
+}
+
+static int flite_create(void *model, const vt_opt *opts, size_t n_opts, void **out, char *err,
+                        size_t errlen)
+{
+    const flite_model *m = model;
+    int rc;
+    flite_ctx *c = vt__ctx_new(m, sizeof *c, "flite", &rc, err, errlen);
+    if (!c)
+        return rc;
+    rc = vt__opt_int(opts, n_opts, "chunk_ms", 40, 5, 1000, &c->chunk_ms, err, errlen);
+    if (!rc)
+        rc = vt__opt_double(opts, n_opts, "duration_stretch", 1.0, 0.3, 3.0, &c->stretch, err,
+                            errlen);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    c->voice = m->voice;
+    c->rate = m->rate;
     *out = c;
     return 0;
 }
 
 static void flite_destroy(void *ctx)
 {
-    free(ctx); /* voices stay registered for the life of the process */
+    free(ctx);
 }
 
 static int flite_rate(void *ctx)
@@ -142,12 +168,12 @@ static void read_word_times(flite_job *j, cst_utterance *u, int rate)
         double s = prev ? seg_end(prev) : 0.0, e = seg_end(seg1);
         const char *name = item_feat_string(t, "name");
         size_t k = cursor;
-        while (k < j->words.n && !(name && *name && strstr(j->words.tok[k].text, name)))
+        while (k < j->s.words.n && !(name && *name && strstr(j->s.words.tok[k].text, name)))
             k++;
-        if (k == j->words.n)
+        if (k == j->s.words.n)
             continue; /* unmatched: the emitter interpolates */
-        vt__words_set_start(&j->words, k, (int64_t)(s * rate + 0.5));
-        vt__words_set_end(&j->words, k, (int64_t)(e * rate + 0.5));
+        vt__words_set_start(&j->s.words, k, (int64_t)(s * rate + 0.5));
+        vt__words_set_end(&j->s.words, k, (int64_t)(e * rate + 0.5));
         cursor = k;
     }
     j->timed = 1;
@@ -157,12 +183,12 @@ static int on_flite_chunk(const cst_wave *w, int start, int size, int last,
                           cst_audio_streaming_info *asi)
 {
     flite_job *j = asi->userdata;
-    if (j->stopped || (j->abort && *j->abort))
+    if (j->stopped || (j->s.abort && *j->s.abort))
         return CST_AUDIO_STREAM_STOP;
     if (!j->timed && asi->utt)
         read_word_times(j, (cst_utterance *)asi->utt, j->c->rate);
     j->chunks++;
-    if (vt__words_chunk(&j->words, w->samples + start, (size_t)size, last, j->fn, j->ud)) {
+    if (vt__words_chunk(&j->s.words, w->samples + start, (size_t)size, last, j->s.fn, j->s.ud)) {
         j->stopped = 1;
         return CST_AUDIO_STREAM_STOP;
     }
@@ -173,23 +199,12 @@ static int flite_synth(void *ctx, const char *text, vt_tts_chunk_fn on_chunk, vo
                        const volatile int *abort)
 {
     flite_ctx *c = ctx;
-    if (!c || !text || !on_chunk)
-        return VT_EINVAL;
     flite_job j;
     memset(&j, 0, sizeof j);
-    j.c = c;
-    j.abort = abort;
-    j.fn = on_chunk;
-    j.ud = ud;
-    int rc = vt__words_init(&j.words, text);
+    int rc = c ? vt__synth_start(&j.s, text, on_chunk, ud, abort) : VT_EINVAL;
     if (rc)
-        return rc;
-    if (j.words.n == 0)
-        goto out; /* nothing to say */
-    if (abort && *abort) {
-        rc = VT_ECANCELED;
-        goto out;
-    }
+        return rc > 0 ? 0 : rc; /* 1: nothing to say */
+    j.c = c;
 
     pthread_mutex_lock(&flite_lock);
     cst_utterance *u = new_utterance();
@@ -210,9 +225,9 @@ static int flite_synth(void *ctx, const char *text, vt_tts_chunk_fn on_chunk, vo
             read_word_times(&j, u, c->rate);
         static const int16_t silence[160];
         if (w && w->num_samples > 0)
-            rc = vt__words_chunk(&j.words, w->samples, (size_t)w->num_samples, 1, on_chunk, ud);
+            rc = vt__words_chunk(&j.s.words, w->samples, (size_t)w->num_samples, 1, on_chunk, ud);
         else
-            rc = vt__words_chunk(&j.words, silence, 160, 1, on_chunk, ud);
+            rc = vt__words_chunk(&j.s.words, silence, 160, 1, on_chunk, ud);
     }
     if (u)
         delete_utterance(u);
@@ -223,18 +238,20 @@ static int flite_synth(void *ctx, const char *text, vt_tts_chunk_fn on_chunk, vo
     }
     if (j.stopped || (abort && *abort))
         rc = VT_ECANCELED;
-    else if (j.words.next < j.words.n) {
+    else if (j.s.words.next < j.s.words.n) {
         /* flite streamed but never flagged the last piece: close the words */
         static const int16_t silence[1];
-        rc = vt__words_chunk(&j.words, silence, 0, 1, on_chunk, ud);
+        rc = vt__words_chunk(&j.s.words, silence, 0, 1, on_chunk, ud);
     }
 out:
-    vt__words_free(&j.words);
+    vt__words_free(&j.s.words);
     return rc;
 }
 
 const vt_tts_ops vt_tts_flite = {
     .name = "flite",
+    .load = flite_load,
+    .unload = flite_unload,
     .create = flite_create,
     .destroy = flite_destroy,
     .sample_rate = flite_rate,
