@@ -9,7 +9,7 @@
 #include "sim/sim.h"
 #include "util/config_json.h"
 #include "voicetutor/engine.h"
-#include "util/protocol.h"
+#include "protocol/messages.h"
 #include "util/wav.h"
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -253,6 +253,13 @@ test('text_message: a whole turn in JSON audio mode; nothing unprompted after re
     assert.equal(m.chunk_id, i - base + 1, 'chunk_id counts from 1 without gaps');
     audioMs += checkAudioChunk(m, c.init.sample_rate);
   });
+  /* text: the answer's words heard so far, growing; a filler carries none */
+  chunks.slice(0, firstAnswer).forEach((m) => assert.equal(m.text, '', 'a filler chunk has no answer text'));
+  answer.forEach((m, i) => {
+    if (i > 0) assert.ok(m.text.startsWith(answer[i - 1].text), `chunk ${m.chunk_id}: the spoken text only grows`);
+  });
+  assert.ok(answer[answer.length - 1].text.split(' ').length > 5, 'the last chunk carries the words spoken before it');
+  assert.ok(rs.full_text.startsWith(answer[answer.length - 1].text.split(' ')[0]), 'the words of this answer');
   /* the order of the seed: processing_started, response_start, audio, response_complete */
   const order = msgs.map((m) => m.type).filter((t) => t !== 'audio_chunk');
   assert.deepEqual(order, ['processing_started', 'response_start', 'response_complete'],
