@@ -14,7 +14,7 @@
 #include "app/args.h"
 #include "app/commands.h"
 #include "transport/ws/ws_server.h"
-#include "util/config_json.h"
+#include "protocol/config_json.h"
 
 static vt_ws_server *g_srv;
 
