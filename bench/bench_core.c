@@ -169,7 +169,7 @@ int main(int argc, char **argv)
         for (int k = 0; k < 25; k++)
             vt_core_tick(c, t += 20000);
         a0 = now_ns();
-        vt_core_keyword(c, "stop", t);
+        vt_core_keyword(c, "stop", t, t);
         cmd[i] = (double)(now_ns() - a0) / 1000.0;
         t += 2000000;
         vt_core_tick(c, t);

@@ -134,11 +134,17 @@ typedef struct vt_clip {
 } vt_clip;
 
 /* ---- words with timings ----------------------------------------------- */
+/* start and end are always sample offsets into the audio the word lies in,
+ * at that audio's rate: for TTS (vt_core_tts_audio) from the start of the
+ * chunk at cfg.out_rate; for STT (vt_core_stt_final) from the start of the
+ * utterance at VT_IN_RATE. Engines that count in ms convert at the boundary
+ * (VT_MS_TO_IN_SAMPLES). */
 typedef struct vt_word {
     const char *text;
-    uint32_t start;   /* sample offset (TTS: in the chunk; STT: ms) */
-    uint32_t end;
+    uint32_t start;   /* first sample of the word */
+    uint32_t end;     /* one past its last sample */
 } vt_word;
+#define VT_MS_TO_IN_SAMPLES(ms) ((uint32_t)(ms) * (VT_IN_RATE / 1000))
 
 /* ---- states ----------------------------------------------------------- */
 typedef enum {
@@ -228,18 +234,30 @@ int vt_core_create(const vt_config *cfg, vt_sink_fn sink, void *sink_ud,
 void vt_core_destroy(vt_core *c);
 int vt_core_set_clips(vt_core *c, const vt_clip *fillers, int n_fillers,
                       const vt_clip *acks, int n_acks);
-/* Optional measuring clock, used only for interruption_latency_ms (the
- * time from the triggering input's arrival to the flush). Without it the
- * latency is measured on now_us. */
+/* Optional measuring clock, used only for interruption_latency_ms: the
+ * time from the arrival of the triggering input (now_us of the call, or
+ * heard_us for a keyword) to the flush, read on this clock just after the
+ * flush. It must run on the same time base as now_us. Without it the flush
+ * time is taken as now_us (0 ms for every input that arrives with the call). */
 void vt_core_set_clock(vt_core *c, int64_t (*clock_us)(void *ud), void *ud);
 
 /* events in */
 int vt_core_audio(vt_core *c, const int16_t *pcm, size_t n, int64_t now_us);
 int vt_core_stt_partial(vt_core *c, uint32_t utt, const char *text, int64_t now_us);
+/* words (may be NULL): offsets in samples at VT_IN_RATE from the start of
+ * the utterance (see vt_word). */
 int vt_core_stt_final(vt_core *c, uint32_t utt, const char *text,
                       const vt_word *words, size_t n_words, int64_t now_us);
-int vt_core_keyword(vt_core *c, const char *word, int64_t now_us);
-int vt_core_key(vt_core *c, int64_t now_us);          /* keyboard / button */
+/* A keyword spotter's hit. heard_us: when the audio that held the word
+ * arrived (<= now_us; a spotter decodes behind the microphone), so that
+ * interruption_latency_ms covers the decoding too. VT_EINVAL when word is
+ * not one of cfg.commands. */
+int vt_core_keyword(vt_core *c, const char *word, int64_t heard_us, int64_t now_us);
+/* Keyboard / button: an explicit interruption (ignores mode, enabled and
+ * the cooldown). 0 when this key interrupted the answer (the output is
+ * flushed and interruption_detected was emitted in this call); VT_ESTATE
+ * when there was no answer to interrupt (nothing changed). */
+int vt_core_key(vt_core *c, int64_t now_us);
 int vt_core_text(vt_core *c, const char *text, int64_t now_us); /* typed turn */
 /* The tutor speaks first (a welcome, a lesson's introduction): text is
  * spoken as an answer of its own, with no user turn before it; it can be

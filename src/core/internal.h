@@ -1,6 +1,7 @@
 /*
  * Internal structures of the core, shared by its modules (vad, text, phrase,
- * outq, transcript, metrics, conversation). Nothing here does I/O.
+ * outq, transcript, metrics, and the conversation's four files). Nothing
+ * here does I/O.
  * Internal non-static names use the vt__ prefix (public ones are vt_*).
  */
 #ifndef VT_CORE_INTERNAL_H
@@ -118,7 +119,7 @@ typedef struct metrics {
 void vt__metrics_add_latency(metrics *m, double ms);
 void vt__metrics_get(const metrics *m, vt_metrics *out);
 
-/* ---- conversation.c ------------------------------------------------------ */
+/* ---- the conversation: conversation.c, turn_taking.c, answer.c, utterance.c */
 #define MAX_UTTS 8
 typedef struct utt {
     uint32_t id;
@@ -202,5 +203,39 @@ struct vt_core {
     int ack_next;
     uint64_t rng;
 };
+
+/* conversation.c: what every part of the state machine shares */
+void vt__act(vt_core *c, vt_action *a, int64_t now);
+/* An event with the current conversation_state; vt__event_in names the
+ * state explicitly (an interruption's events carry the state it leads to). */
+void vt__event(vt_core *c, vt_event *ev, int64_t now);
+void vt__event_in(vt_core *c, vt_event *ev, vt_state s, int64_t now);
+/* The one function that changes state: one VT_ACT_STATE per change. */
+void vt__set_state(vt_core *c, vt_state to, const char *why, int64_t now);
+int vt__str_append(char **buf, size_t *len, size_t *cap, const char *s);
+/* Ends every entry point: the answer's timers, then the end of turn. */
+void vt__pump(vt_core *c, int64_t now);
+
+/* turn_taking.c: interruption and end of turn */
+/* Seed 003's criteria; arrived_us is when the triggering input arrived
+ * (interruption_latency_ms runs from it). True when it interrupted. */
+bool vt__try_interrupt(vt_core *c, vt_trigger trig, double conf, double energy,
+                       int64_t arrived_us, int64_t now);
+/* When the current turn ends (INT64_MAX: not yet known; INT64_MIN: now). */
+int64_t vt__turn_deadline(const vt_core *c, const char **why);
+/* True when a late final's stand-in was taken: run the timers again. */
+bool vt__check_turn_end(vt_core *c, int64_t now);
+
+/* answer.c: the output side */
+void vt__answer_clear(vt_core *c);
+/* Cut the answer at what was heard (memory, then clear); *said and *rest
+ * are malloc'd (or NULL) for the caller to free. */
+void vt__answer_cut(vt_core *c, char **said, char **rest);
+void vt__answer_pump(vt_core *c, int64_t now);
+
+/* utterance.c: the person's utterances */
+void vt__utt_remove(vt_core *c, int i);
+/* An utterance's final text: 0 or VT_ESTALE; the caller pumps. */
+int vt__take_final(vt_core *c, uint32_t id, const char *text, int64_t now);
 
 #endif

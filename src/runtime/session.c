@@ -23,13 +23,6 @@
 #define PARTIAL_EVERY_SAMPLES (VT_IN_RATE / 5) /* interim text every 200 ms of audio */
 #define MAX_QUEUED_AUDIO (VT_IN_RATE * 30)   /* the speech lane may fall 30 s behind */
 
-int64_t vt_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* ---- the runtime ----------------------------------------------------------- */
 
 struct vt_runtime {
@@ -218,7 +211,6 @@ struct vt_session {
     const vt_brain_ops *brain;
     void *brain_ctx;
     uint32_t rng;
-    int64_t lat_bias;          /* added to the measuring clock (see kw_deliver) */
     int64_t last_deadline;
 
     /* speech lane: loop-thread side */
@@ -253,8 +245,8 @@ static void session_free(vt_session *s);
 
 static int64_t session_clock(void *ud)
 {
-    vt_session *s = ud;
-    return vt_now_us() + s->lat_bias;
+    (void)ud;
+    return vt_now_us();
 }
 
 static void reschedule(vt_session *s)
@@ -452,8 +444,9 @@ static void speech_progress(void *arg, void *msg)
             size_t n = 0;
             if (m->res)
                 for (; n < m->res->n_words && n < 128; n++)
-                    words[n] = (vt_word){m->res->words[n].text, m->res->words[n].start_ms,
-                                         m->res->words[n].end_ms};
+                    words[n] = (vt_word){m->res->words[n].text,
+                                         VT_MS_TO_IN_SAMPLES(m->res->words[n].start_ms),
+                                         VT_MS_TO_IN_SAMPLES(m->res->words[n].end_ms)};
             vt_core_stt_final(s->core, m->utt, m->text, words, n, now);
             break;
         }
@@ -464,9 +457,7 @@ static void speech_progress(void *arg, void *msg)
                 break;
             /* the decision is made now, but the input that triggered it
              * arrived at m->t: the latency reported covers the decoding */
-            s->lat_bias = now - m->t;
-            vt_core_keyword(s->core, m->text, now);
-            s->lat_bias = 0;
+            vt_core_keyword(s->core, m->text, m->t, now);
             break;
         case SMSG_ERROR:
             report(s, "session_error", m->text);

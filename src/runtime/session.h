@@ -44,6 +44,7 @@
 
 #include "voicetutor/core.h"
 #include "voicetutor/engine.h"
+#include "util/clock.h" /* vt_now_us(), the clock of every now_us */
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,9 +79,6 @@ int vt_runtime_drain(vt_runtime *rt);
 /* Sessions alive (destroyed ones still waiting for their jobs count too). */
 int vt_runtime_sessions(const vt_runtime *rt);
 const vt_runtime_config *vt_runtime_get_config(const vt_runtime *rt);
-
-/* CLOCK_MONOTONIC in microseconds. */
-int64_t vt_now_us(void);
 
 /* What a session tells its transport. Called on the loop thread, from
  * inside vt_session_* and vt_runtime_drain calls. */

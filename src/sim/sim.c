@@ -930,7 +930,7 @@ static void real_frame(vt_sim *s, const int16_t *frame, size_t n, int64_t now)
         cJSON_AddStringToObject(o, "type", "engine.keyword");
         cJSON_AddStringToObject(o, "word", hit.word);
         record(s, now, o);
-        vt_core_keyword(s->core, hit.word, now);
+        vt_core_keyword(s->core, hit.word, now, now);
     }
 }
 #endif
@@ -1315,7 +1315,7 @@ static void deliver(vt_sim *s, sched *e)
             cJSON_AddStringToObject(o, "type", "engine.keyword");
             cJSON_AddStringToObject(o, "word", e->text);
             record(s, t, o);
-            rc = vt_core_keyword(c, e->text, t);
+            rc = vt_core_keyword(c, e->text, t, t);
         }
         break;
     case S_VERDICT: rc = vt_core_verdict(c, e->id, e->index, t); break;

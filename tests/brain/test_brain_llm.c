@@ -30,6 +30,7 @@
 #include <curl/curl.h>
 
 #include "brain_internal.h"
+#include "util/clock.h"
 #include "voicetutor/core.h"
 
 #ifndef VT_FAKE_OPENAI
@@ -105,7 +106,7 @@ static int stop_server(void **state)
 
 static double now_ms(void)
 {
-    return (double)vt__brain_now_us() / 1000.0;
+    return (double)vt_now_us() / 1000.0;
 }
 
 /* ---- helpers ----------------------------------------------------------- */

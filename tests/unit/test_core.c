@@ -385,6 +385,26 @@ static void metrics_window_of_fifty(void **st)
     vt_core_destroy(c);
 }
 
+/* A keyword's latency runs from the arrival of the audio that held it
+ * (heard_us), read on the measuring clock, not from the call. */
+static void keyword_latency_from_heard_audio(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    vt_core *c = make(&cfg);
+    vt_core_set_clock(c, fake_clock, NULL);
+    start_answer(c, "one two three four five six seven eight", 3.0, true, 0);
+    vt_core_tick(c, 500000);
+    fake_clock_now = 1000000 + 2000;  /* flushed 2 ms after the call */
+    assert_int_equal(vt_core_keyword(c, "stop", 1000000 - 30000, 1000000), 0);
+    const rec *e = find_event(VT_EV_INTERRUPTION_DETECTED);
+    assert_non_null(e);
+    assert_true(e->latency == 32.0); /* 30 ms of decoding + 2 ms */
+    vt_core_destroy(c);
+}
+
 static void bad_arguments(void **st)
 {
     (void)st;
@@ -395,7 +415,7 @@ static void bad_arguments(void **st)
     assert_int_equal(vt_core_audio(c, NULL, 10, 0), VT_EINVAL);
     assert_int_equal(vt_core_text(c, NULL, 0), VT_EINVAL);
     assert_int_equal(vt_core_text(c, "  ?! ", 0), VT_EINVAL);
-    assert_int_equal(vt_core_keyword(c, "banana", 0), VT_EINVAL);
+    assert_int_equal(vt_core_keyword(c, "banana", 0, 0), VT_EINVAL);
     assert_int_equal(vt_core_stt_final(c, 99, "x", NULL, 0, 0), VT_ESTALE);
     assert_int_equal(vt_core_stt_partial(c, 1, NULL, 0), VT_EINVAL);
     assert_int_equal(vt_core_tts_audio(c, 0, 0, NULL, 5, NULL, 0, 0), VT_EINVAL);
@@ -507,6 +527,7 @@ int main(void)
         cmocka_unit_test(key_when_nothing_plays),
         cmocka_unit_test(configure_interruption_ranges),
         cmocka_unit_test(metrics_window_of_fifty),
+        cmocka_unit_test(keyword_latency_from_heard_audio),
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(held_filler_skipped_when_answer_is_ready),
         cmocka_unit_test(late_final_uses_the_interim_text),

@@ -173,9 +173,3 @@ int vt__lesson_find(const char *name, const char *lessons_dir, char *path, size_
     return VT_ENOTFOUND;
 }
 
-int64_t vt__brain_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}

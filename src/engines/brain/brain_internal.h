@@ -35,8 +35,6 @@ int vt__stream_text(const char *text, vt_token_fn on_token, void *ud,
 int vt__lesson_find(const char *name, const char *lessons_dir, char *path, size_t cap,
                     char *err, size_t errlen);
 
-/* A timestamp for latency measurements (CLOCK_MONOTONIC, microseconds). */
-int64_t vt__brain_now_us(void);
 
 
 /* The per-brain greetings behind vt_brain_greeting(). */

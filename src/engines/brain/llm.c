@@ -40,6 +40,7 @@
 #include "lesson.h"
 #include "llm_prompt.h"
 #include "sse.h"
+#include "util/clock.h"
 #include "voicetutor/core.h"
 
 #define POLL_MS 5
@@ -281,7 +282,7 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
         r->cb_rc = VT_ECANCELED;
         return 0; /* drops the transfer; nothing after the flag is parsed */
     }
-    r->t_last = vt__brain_now_us();
+    r->t_last = vt_now_us();
     if (r->mode == 0) {
         char *ct = NULL;
         curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &r->status);
@@ -418,7 +419,7 @@ static int perform(req *r, const char *body, long deadline_ms)
         rc = llm_fail(L, VT_EIO, "llm: cannot start the request");
         goto out;
     }
-    r->t_start = r->t_last = vt__brain_now_us();
+    r->t_start = r->t_last = vt_now_us();
     for (;;) {
         int running = 0, left = 0;
         if (curl_multi_perform(m, &running) != CURLM_OK) {
@@ -438,7 +439,7 @@ static int perform(req *r, const char *body, long deadline_ms)
             vt__brain_fail(rc, "llm: cancelled");
             break;
         }
-        int64_t now = vt__brain_now_us();
+        int64_t now = vt_now_us();
         if (deadline_ms > 0 && now - r->t_start > deadline_ms * 1000) {
             rc = llm_fail(L, VT_ETIMEDOUT, "llm: no answer from %s within %ld ms", L->url,
                           deadline_ms);

@@ -10,6 +10,7 @@
  */
 #include "transport/console/audio.h"
 #include "transport/console/ring.h"
+#include "util/clock.h"
 #include "util/wav.h"
 #include "voicetutor/core.h"
 
@@ -69,13 +70,6 @@ struct vt_audio {
     double in_lat, out_lat;
 };
 
-static int64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void vt_audio_config_default(vt_audio_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -104,7 +98,7 @@ static void apply_flush(vt_audio *a)
     a->flush_seen = seq;
     uint64_t to = atomic_load_explicit(&a->flush_to, memory_order_acquire);
     size_t dropped = vt_ring_skip_to(&a->play, to);
-    int64_t lat = mono_us() - atomic_load_explicit(&a->flush_req_us, memory_order_acquire);
+    int64_t lat = vt_now_us() - atomic_load_explicit(&a->flush_req_us, memory_order_acquire);
     if (lat < 0)
         lat = 0;
     atomic_fetch_add(&a->flushes, 1);
@@ -151,8 +145,8 @@ size_t vt_audio_play(vt_audio *a, const int16_t *pcm, size_t n)
 
 void vt_audio_flush(vt_audio *a, int64_t now_us)
 {
-    (void)now_us; /* the audio thread measures on its own clock, CLOCK_MONOTONIC too */
-    atomic_store_explicit(&a->flush_req_us, mono_us(), memory_order_release);
+    (void)now_us; /* the audio thread reads the same clock (vt_now_us) itself */
+    atomic_store_explicit(&a->flush_req_us, vt_now_us(), memory_order_release);
     atomic_store_explicit(&a->flush_to, vt_ring_write_pos(&a->play), memory_order_release);
     atomic_fetch_add_explicit(&a->flush_seq, 1, memory_order_release);
 }
