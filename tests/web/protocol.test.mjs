@@ -8,8 +8,10 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import {
-  Client, SLOW, loadWs, startServer, serveExpectingFailure, requireTools,
+  Client, SLOW, SOURCE_DIR, loadWs, startServer, serveExpectingFailure, requireTools,
   flitePcm, streamPcm, parseWav, tmpDir, words, sleep, tail,
 } from './helpers.mjs';
 
@@ -787,6 +789,100 @@ test('ten sessions at once, each with a typed turn', async () => {
   const texts = new Set(clients.filter((_, i) => i % 2 === 0).map((c) => c.answerText));
   assert.equal(texts.size, 1, `the same answer text everywhere: ${[...texts]}`);
   for (const c of clients) c.close();
+});
+
+/* ------------------------------------------------------------ UTF-8 */
+
+test('invalid UTF-8 from a client is bad_json and is not echoed; a long type name is cut at a character', async () => {
+  const c = await session();
+  for (const bytes of [
+    Buffer.concat([Buffer.from('{"type":"ping","x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+    Buffer.concat([Buffer.from('{"type":"'), Buffer.from([0xe6, 0x97]), Buffer.from('"}')]), /* a cut character */
+    Buffer.concat([Buffer.from('{"type":"ping","x":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]), /* a surrogate */
+    Buffer.concat([Buffer.from('{"type":"ping","x":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]), /* overlong */
+  ]) {
+    const from = c.log.length;
+    c.ws.send(bytes, { binary: false });
+    const idx = await c.waitIndex((e) => e.json, { from, what: 'the reply to invalid UTF-8' });
+    c.cursor = idx + 1;
+    assertError(c.log[idx].json, 'bad_json');
+    assert.doesNotMatch(c.log[idx].json.message, /\ufffd/, 'nothing of the frame is echoed');
+    assert.equal(c.closed, false, 'the socket stays open');
+    await stillWorks(c);
+  }
+  /* 40 three-byte characters: the echo is cut at 63 bytes, on a character boundary */
+  const long = '日本語'.repeat(40);
+  const unknown = await expectError(c, { type: long }, 'unknown_type');
+  assert.ok(unknown.message.includes('日本語'.repeat(7)), unknown.message.slice(0, 100));
+  assert.doesNotMatch(unknown.message, /\ufffd/);
+  assert.equal(c.closed, false, 'valid UTF-8: the client did not close the socket (1007)');
+  await stillWorks(c);
+  c.close();
+});
+
+/* tests/brain/fake_openai.py, which prints its port first and exits when its stdin closes */
+async function startFakeLlm() {
+  const child = spawn('python3', [path.join(SOURCE_DIR, 'tests', 'brain', 'fake_openai.py')],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(parseInt(String(d), 10)));
+    child.once('exit', () => reject(new Error('fake_openai.py exited before printing its port')));
+  });
+  return { port, stop: () => child.stdin.end() };
+}
+
+test('long Japanese, Arabic and emoji answers: audio_chunk, response_text and response_interrupted stay valid UTF-8', async () => {
+  requireTools('python3');
+  const llm = await startFakeLlm();
+  /* about 1.6 KB of multi-byte text: over every byte limit the server had */
+  const phrase = 'ok 日本語 مرحبا 👋🌍';
+  const own = await startServer({
+    args: ['--brain', 'llm', '-o', `base_url=http://127.0.0.1:${llm.port}/v1`, '-o', `model=stream:60:${phrase}`],
+  });
+  try {
+    const open2 = async () => {
+      const c = await Client.open(WebSocket, own.ws('/ws/audio'));
+      opened.push(c);
+      c.send({ type: 'initialize', events: 'all' });
+      c.init = await c.next('initialized', { timeoutMs: START_MS });
+      return c;
+    };
+    /* a whole answer */
+    const c = await open2();
+    c.send({ type: 'text_message', text: 'hello' });
+    await c.next('response_complete', { timeoutMs: TURN_MS * 2 });
+    assert.equal(c.closed, false, `the client kept the socket open (a split character closes it with 1007): ${JSON.stringify(c.closeInfo)}`);
+    const answer = c.json(0, 'audio_chunk').filter((m) => m.kind === 'answer');
+    const last = answer[answer.length - 1].text;
+    assert.ok(Buffer.byteLength(last) > 1000, `the spoken text grew past 1000 bytes (${Buffer.byteLength(last)})`);
+    for (const w of ['日本語', 'مرحبا', '👋🌍']) assert.ok(last.includes(w), `'${w}' in audio_chunk.text`);
+    assert.doesNotMatch(last, /\ufffd/, 'no character was cut');
+    const rt = c.json(0, 'response_text');
+    assert.ok(rt.length > 0);
+    assert.ok(rt[rt.length - 1].spoken_text.includes('👋🌍'));
+    for (const m of rt) assert.doesNotMatch(m.spoken_text, /\ufffd/);
+    assert.deepEqual(c.json(0, 'error'), []);
+    c.close();
+
+    /* cut in the middle */
+    const d = await open2();
+    const from = d.log.length;
+    d.send({ type: 'text_message', text: 'hello' });
+    let n = 0;
+    await d.waitIndex((e) => e.json?.type === 'audio_chunk' && e.json.kind === 'answer' && ++n >= 300,
+      { from, timeoutMs: START_MS * 2, what: '300 answer chunks' });
+    d.send({ type: 'interrupt' });
+    const ri = await d.next('response_interrupted', { timeoutMs: START_MS });
+    assert.ok(ri.spoken_text.endsWith('...'));
+    assert.ok(ri.unspoken_text.includes('日本語') && ri.unspoken_text.includes('👋🌍'), 'the unsaid rest, whole');
+    assert.doesNotMatch(ri.spoken_text + ri.unspoken_text, /\ufffd/);
+    await stillWorks(d);
+    assert.equal(d.closed, false);
+    d.close();
+  } finally {
+    await own.stop();
+    llm.stop();
+  }
 });
 
 /* ------------------------------------------------------------ access token */

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "protocol/messages.h"
+#include "protocol/utf8.h"
 #include "util/base64.h"
 #include "util/wav.h"
 
@@ -64,20 +65,38 @@ void vt__ws_send_json(vt__ws_conn *c, cJSON *o, int audio)
     cJSON_AddStringToObject(o, "timestamp", ts);
     char *txt = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    if (txt) {
-        vt__ws_enqueue(c, txt, strlen(txt), 0, audio);
+    if (!txt)
+        return;
+    size_t len = strlen(txt);
+    if (!vt_utf8_valid(txt, len)) {
+        /* a string cut at a byte limit somewhere: a browser would close
+         * the socket (1007), so send U+FFFD for the broken bytes */
+        static int warned;
+        if (!warned++)
+            lwsl_warn("a message had invalid UTF-8 (repaired): %.80s\n", txt);
+        char *fixed = vt_utf8_repair(txt, len, &len);
         free(txt);
+        if (!(txt = fixed))
+            return;
     }
+    vt__ws_enqueue(c, txt, len, 0, audio);
+    free(txt);
 }
 
 void vt__ws_send_error(vt__ws_conn *c, const char *code, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *msg = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (!msg)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, (size_t)n + 1, fmt, ap);
     va_end(ap);
     vt__ws_send_json(c, vt_msg_error(code, msg), 0);
+    free(msg);
 }
 
 static void drop_queued_audio(vt__ws_conn *c)

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "protocol/messages.h"
+#include "protocol/utf8.h"
 #include "util/base64.h"
 
 /* ---- rate limits and audio -------------------------------------------------- */
@@ -357,6 +358,13 @@ void vt__ws_text_in(vt__ws_conn *c, const char *data, size_t len)
 {
     if (!rate_ok(c, 1, 0))
         return;
+    if (!vt_utf8_valid(data, len)) { /* RFC 6455: text is UTF-8; nothing of it is echoed */
+        vt__ws_send_error(c, "bad_json",
+                          "a text frame must be UTF-8 JSON; this one is not valid UTF-8 "
+                          "(%zu bytes)",
+                          len);
+        return;
+    }
     cJSON *o = parse_object(data, len);
     if (!o) {
         vt__ws_send_error(c, "bad_json",
@@ -371,8 +379,8 @@ void vt__ws_text_in(vt__ws_conn *c, const char *data, size_t len)
         vt__ws_send_error(c, "missing_type", "every message needs a string 'type' (one of: %s)",
                           known_types());
     } else if (!(r = find_request(t->valuestring))) {
-        vt__ws_send_error(c, "unknown_type", "unknown message type '%.63s'; known types: %s",
-                          t->valuestring, known_types());
+        vt__ws_send_error(c, "unknown_type", "unknown message type '%.*s'; known types: %s",
+                          (int)vt_utf8_cut(t->valuestring, 63), t->valuestring, known_types());
     } else if (r->needs_init && !c->initialized) {
         vt__ws_send_error(c, "not_initialized",
                           "'%s' before initialize: send {\"type\":\"initialize\"} first", r->name);
