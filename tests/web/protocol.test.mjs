@@ -820,6 +820,23 @@ test('invalid UTF-8 from a client is bad_json and is not echoed; a long type nam
   c.close();
 });
 
+test('\\u0000 inside a string is bad_field (not a truncated request); playback_position over a day is out_of_range', async () => {
+  const c = await session();
+  for (const raw of ['{"type":"ping\\u0000x"}', '{"type":"text_message","text":"hi\\u0000there"}',
+    '{"type":"ping","x\\u0000":1}']) {
+    await expectError(c, raw, 'bad_field');
+    await stillWorks(c);
+  }
+  /* an escaped backslash before u0000 is text, not a NUL */
+  c.send('{"type":"ping","x":"\\\\u0000"}');
+  await c.next('pong');
+  await expectError(c, { type: 'playback_position', samples: 1e15 }, 'out_of_range');
+  c.send({ type: 'playback_position', samples: c.init.sample_rate * 3600 });
+  await stillWorks(c);
+  assert.equal(c.json(0, 'processing_started').length, 0, 'nothing started a turn');
+  c.close();
+});
+
 /* tests/brain/fake_openai.py, which prints its port first and exits when its stdin closes */
 async function startFakeLlm() {
   const child = spawn('python3', [path.join(SOURCE_DIR, 'tests', 'brain', 'fake_openai.py')],

@@ -292,9 +292,16 @@ static void req_playback_position(vt__ws_conn *c, const char *type, const cJSON 
 {
     double v = 0;
     int h = get_num(c, o, type, "samples", &v);
-    if (h == 0 || (h == 1 && (v < 0 || v > 1e15)))
+    /* a day of output audio: far beyond any session, far below 2^53 */
+    double max = (double)vt_core_config(vt_session_core(c->s))->out_rate * VT_WS_MAX_PLAYBACK_S;
+    if (h == 0 || (h == 1 && v < 0))
         vt__ws_send_error(c, "bad_field",
                           "playback_position: 'samples' must be a number of samples played (>= 0)");
+    else if (h == 1 && v > max)
+        vt__ws_send_error(c, "out_of_range",
+                          "playback_position: 'samples' %.0f is more than a day of audio (%.0f "
+                          "samples at %d Hz); ignored",
+                          v, max, vt_core_config(vt_session_core(c->s))->out_rate);
     else if (h == 1)
         vt_session_playback(c->s, (uint64_t)v, now);
 }
@@ -354,6 +361,25 @@ static cJSON *parse_object(const char *data, size_t len)
     return o;
 }
 
+/* Does a string of this (well-formed) JSON hold the escape \u0000? cJSON
+ * would end the string there: "ping\u0000x" would read as "ping". */
+static int has_nul_escape(const char *p, size_t n)
+{
+    int in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!in_str) {
+            in_str = p[i] == '"';
+        } else if (p[i] == '"') {
+            in_str = 0;
+        } else if (p[i] == '\\' && i + 1 < n) {
+            if (p[i + 1] == 'u' && i + 5 < n && memcmp(p + i + 2, "0000", 4) == 0)
+                return 1;
+            i++; /* the escaped character */
+        }
+    }
+    return 0;
+}
+
 void vt__ws_text_in(vt__ws_conn *c, const char *data, size_t len)
 {
     if (!rate_ok(c, 1, 0))
@@ -375,7 +401,10 @@ void vt__ws_text_in(vt__ws_conn *c, const char *data, size_t len)
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "type");
     const struct request *r = NULL;
-    if (!cJSON_IsString(t) || !t->valuestring[0]) {
+    if (has_nul_escape(data, len)) {
+        vt__ws_send_error(c, "bad_field",
+                          "strings must not hold \\u0000 (U+0000): this message was not read");
+    } else if (!cJSON_IsString(t) || !t->valuestring[0]) {
         vt__ws_send_error(c, "missing_type", "every message needs a string 'type' (one of: %s)",
                           known_types());
     } else if (!(r = find_request(t->valuestring))) {

@@ -22,6 +22,7 @@ extern "C" {
 #define VT_WS_MAX_TEXT (1024 * 1024)      /* bytes in one text message */
 #define VT_WS_MSGS_PER_S 100              /* JSON messages a second (burst as many) */
 #define VT_WS_AUDIO_SPEED 4               /* audio may arrive this much faster than real time */
+#define VT_WS_MAX_PLAYBACK_S 86400        /* playback_position: at most this much audio played */
 
 typedef struct vt_ws_server vt_ws_server;
 
