@@ -31,6 +31,7 @@ static void usage(FILE *f)
             "usage: voicetutor serve [--host ADDR] [--port N] [--token TOKEN] [--config FILE]\n"
             "                        [--brain lesson|llm] [-o key=value]... [--voice VOICE]\n"
             "                        [--stt pocketsphinx|none] [--workers N] [--web DIR] [--quiet]\n"
+            "                        [--allow-origin ORIGIN]... [--allow-host NAME]...\n"
             "\n"
             "Serves the web client at http://HOST:PORT/ and the WebSocket protocol at\n"
             "ws://HOST:PORT/ws/audio (docs/PROTOCOL.md).\n"
@@ -38,6 +39,10 @@ static void usage(FILE *f)
             "                  an access token: --token TOKEN or VOICETUTOR_TOKEN=TOKEN;\n"
             "                  clients then add ?token=TOKEN to the page and WebSocket URLs\n"
             "  --port N        port (default 8080; 0 picks a free one)\n"
+            "  --allow-origin ORIGIN  a web page origin besides the server's own that may\n"
+            "                  open the WebSocket, e.g. http://localhost:5173 (repeatable)\n"
+            "  --allow-host NAME  a name besides an IP address and localhost by which\n"
+            "                  clients reach the server, e.g. tutor.lan (repeatable)\n"
             "  --config FILE   JSON: {\"core\": {settings as in docs/SCENARIOS.md \"config\"},\n"
             "                  \"brain\": \"lesson\", \"brain_options\": {\"lesson\": \"capitals\"},\n"
             "                  \"voice\": \"rms\", \"stt\": \"pocketsphinx\"}; flags win\n"
@@ -124,6 +129,24 @@ static int load_config(const char *path, vt_ws_config *c, strings *st, args_kv *
     return rc;
 }
 
+/* --allow-origin and --allow-host: repeatable */
+#define MAX_ALLOWED 16
+typedef struct allowed {
+    const char *v[MAX_ALLOWED];
+    size_t n;
+} allowed;
+
+static int allow(void *dst, const char *value, char *err, size_t errlen)
+{
+    allowed *a = dst;
+    if (!value[0] || a->n == MAX_ALLOWED) {
+        snprintf(err, errlen, value[0] ? "at most %d of them" : "give a value", MAX_ALLOWED);
+        return -1;
+    }
+    a->v[a->n++] = value;
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     vt_ws_config c;
@@ -138,6 +161,7 @@ int cmd_serve(int argc, char **argv)
         goto out;
     c.token = getenv("VOICETUTOR_TOKEN");
     int port = c.port;
+    allowed origins = {{0}, 0}, hosts = {{0}, 0};
     const args_spec specs[] = {
         {"--host", NULL, ARGS_STR, &c.host, 0, 0, NULL},
         {"--port", NULL, ARGS_INT, &port, 0, 65535, NULL},
@@ -149,6 +173,8 @@ int cmd_serve(int argc, char **argv)
         {"--web", NULL, ARGS_STR, &c.web_dir, 0, 0, NULL},
         {"--workers", NULL, ARGS_INT, &c.runtime.cpu_workers, 1, 256, NULL},
         {"-o", NULL, ARGS_KV, &kv, 0, 0, NULL},
+        {"--allow-origin", NULL, ARGS_FN, &origins, 0, 0, allow},
+        {"--allow-host", NULL, ARGS_FN, &hosts, 0, 0, allow},
         {"--quiet", NULL, ARGS_FLAG, &c.quiet, 0, 0, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL},
     };
@@ -159,6 +185,10 @@ int cmd_serve(int argc, char **argv)
         goto out;
     }
     c.port = port;
+    c.allow_origins = origins.v;
+    c.n_allow_origins = origins.n;
+    c.allow_hosts = hosts.v;
+    c.n_allow_hosts = hosts.n;
     if (c.token && !c.token[0])
         c.token = NULL;
 

@@ -902,6 +902,57 @@ test('long Japanese, Arabic and emoji answers: audio_chunk, response_text and re
   }
 });
 
+/* ------------------------------------------------------------ Origin and Host */
+
+/* Opens a WebSocket with these headers: 'open' or the HTTP status of the refusal */
+function tryOpen(url, { origin, host } = {}) {
+  return new Promise((resolve) => {
+    const opts = {};
+    if (origin) opts.origin = origin;
+    if (host) opts.headers = { Host: host };
+    const ws = new WebSocket(url, opts);
+    ws.once('open', () => { ws.close(); resolve('open'); });
+    ws.once('unexpected-response', (req, res) => { res.resume(); resolve(res.statusCode); });
+    ws.once('error', (err) => resolve(`error: ${err.message}`));
+  });
+}
+
+test('Origin and Host: only the server\'s own page (or no Origin) may connect; other origins and names are refused with 403', async () => {
+  const port = server.port;
+  const url = server.ws();
+  assert.equal(await tryOpen(url), 'open', 'no Origin: command-line and seed clients');
+  assert.equal(await tryOpen(url, { origin: `http://127.0.0.1:${port}` }), 'open', 'the page served here');
+  assert.equal(await tryOpen(url, { origin: `http://localhost:${port}`, host: `localhost:${port}` }), 'open',
+    'the page opened as localhost');
+  assert.equal(await tryOpen(url, { origin: `http://127.0.0.1:${port + 1}` }), 403, 'a page from another local port');
+  assert.equal(await tryOpen(url, { origin: 'https://evil.example' }), 403, 'a page elsewhere on the web');
+  assert.equal(await tryOpen(url, { origin: 'null' }), 403, 'a file:// page or a sandboxed frame');
+  assert.equal(await tryOpen(url, { host: `evil.example:${port}` }), 403, 'DNS rebinding: a foreign name in Host');
+  assert.equal(await tryOpen(url, { host: `evil.example:${port}`, origin: `http://evil.example:${port}` }), 403,
+    'DNS rebinding with its own origin');
+  assert.equal(await tryOpen(url, { host: `[::1]:${port}` }), 'open', 'an IP address in Host');
+  assert.ok(server.alive(), 'the server stays up');
+  /* the page itself still loads (the rules guard the WebSocket) */
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  assert.equal(res.status, 200);
+  await res.text();
+
+  /* another front end, reached by another name, with the options */
+  const other = await startServer({ args: ['--allow-origin', 'http://localhost:5173', '--allow-host', 'tutor.lan'] });
+  try {
+    const u = other.ws();
+    assert.equal(await tryOpen(u, { origin: 'http://localhost:5173' }), 'open', '--allow-origin');
+    assert.equal(await tryOpen(u, { origin: 'http://localhost:5174' }), 403, 'only that origin');
+    assert.equal(await tryOpen(u, { host: `tutor.lan:${other.port}` }), 'open', '--allow-host');
+    assert.equal(await tryOpen(u, { host: `tutor.lan:${other.port}`, origin: `http://tutor.lan:${other.port}` }), 'open',
+      'the page served under that name');
+    assert.equal(await tryOpen(u, { host: `tutor.lan.evil.example:${other.port}` }), 403, 'only that name');
+    await other.stop();
+  } finally {
+    if (other.alive()) await other.stop().catch(() => {});
+  }
+});
+
 /* ------------------------------------------------------------ access token */
 
 test('listening beyond 127.0.0.1 needs a token: without one the server refuses to start; with one, clients that give it get in', async () => {

@@ -11,6 +11,7 @@
  *   ws_output.c    what a client receives: the write queue, JSON stamped
  *                  and queued, the session's events and audio turned into
  *                  messages, the session's timer
+ *   ws_access.c    who may connect: the access token, Host and Origin
  *
  * The message shapes themselves are in src/protocol/messages.h. Everything
  * here runs on the lws service thread.
@@ -71,6 +72,8 @@ struct vt_ws_server {
     pthread_mutex_t wake_mu;      /* workers' wake-ups vs the context going away */
     unsigned long next_id;
     int port;
+    char **allow_origins, **allow_hosts; /* copies of the config's lists */
+    size_t n_allow_origins, n_allow_hosts;
 };
 
 /* ws_output.c */
@@ -85,6 +88,11 @@ void vt__ws_send_error(vt__ws_conn *c, const char *code, const char *fmt, ...)
 vt_session_output vt__ws_session_output(void);
 /* Frees the queue and the chunk sequence (the connection closed). */
 void vt__ws_output_free(vt__ws_conn *c);
+
+/* ws_access.c: 1 allowed, 0 refused (see there for the rules) */
+int vt__ws_token_ok(const vt_ws_server *srv, struct lws *wsi);
+int vt__ws_host_ok(const vt_ws_server *srv, const char *host);
+int vt__ws_origin_ok(const vt_ws_server *srv, const char *origin, const char *host);
 
 /* ws_requests.c */
 void vt__ws_text_in(vt__ws_conn *c, const char *data, size_t len);

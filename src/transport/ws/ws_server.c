@@ -24,19 +24,21 @@
 
 /* ---- libwebsockets --------------------------------------------------------- */
 
-static int token_ok(vt_ws_server *srv, struct lws *wsi)
+/* A header's value ("" when absent). */
+static void header(struct lws *wsi, enum lws_token_indexes h, char *buf, int cap)
 {
-    if (!srv->token[0])
-        return 1;
-    char buf[256];
-    if (lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf) == NULL)
-        return 0;
-    const char *v = buf + strlen("token=");
-    size_t a = strlen(v), b = strlen(srv->token);
-    unsigned diff = (unsigned)(a ^ b);
-    for (size_t i = 0; i < a && i < b; i++)
-        diff |= (unsigned)(v[i] ^ srv->token[i]);
-    return diff == 0;
+    buf[0] = 0;
+    if (lws_hdr_total_length(wsi, h) > 0 && lws_hdr_copy(wsi, buf, cap, h) < 0)
+        buf[0] = 0;
+}
+
+static int refuse(struct lws *wsi, unsigned status, const char *why)
+{
+    lwsl_user("refused a WebSocket: %s\n", why);
+    char body[300];
+    snprintf(body, sizeof body, "voicetutor: %s", why);
+    lws_return_http_status(wsi, status, body);
+    return -1;
 }
 
 static void conn_close(vt__ws_conn *c)
@@ -91,12 +93,20 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
             lwsl_user("refused a WebSocket at '%s': the protocol is at /ws/audio\n", uri);
             return -1;
         }
-        if (!token_ok(srv, wsi)) {
-            lwsl_user("refused a WebSocket without the right access token\n");
-            lws_return_http_status(wsi, HTTP_STATUS_UNAUTHORIZED,
-                                   "voicetutor: an access token is required (?token=...)");
-            return -1;
-        }
+        char host[256], origin[512];
+        header(wsi, WSI_TOKEN_HOST, host, sizeof host);
+        header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin);
+        if (!vt__ws_host_ok(srv, host))
+            return refuse(wsi, HTTP_STATUS_FORBIDDEN,
+                          "Host is not this server's address (start it with --allow-host NAME "
+                          "to be reached by that name)");
+        if (!vt__ws_origin_ok(srv, origin, host))
+            return refuse(wsi, HTTP_STATUS_FORBIDDEN,
+                          "a page from another origin may not connect (start the server with "
+                          "--allow-origin ORIGIN for another front end)");
+        if (!vt__ws_token_ok(srv, wsi))
+            return refuse(wsi, HTTP_STATUS_UNAUTHORIZED,
+                          "an access token is required (?token=...)");
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED: {
@@ -205,6 +215,34 @@ void vt_ws_config_default(vt_ws_config *c)
     vt_runtime_config_default(&c->runtime);
 }
 
+static int copy_list(char ***dst, const char *const *src, size_t n)
+{
+    *dst = NULL;
+    if (!n)
+        return 0;
+    if (!(*dst = calloc(n, sizeof **dst)))
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!((*dst)[i] = strdup(src[i])))
+            return -1;
+    return 0;
+}
+
+static void free_list(char **v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void free_server(vt_ws_server *s)
+{
+    free_list(s->allow_origins, s->cfg.n_allow_origins);
+    free_list(s->allow_hosts, s->cfg.n_allow_hosts);
+    pthread_mutex_destroy(&s->wake_mu);
+    free(s);
+}
+
 int vt_ws_create(const vt_ws_config *cfg, vt_ws_server **out, char *err, size_t errlen)
 {
     *out = NULL;
@@ -223,15 +261,23 @@ int vt_ws_create(const vt_ws_config *cfg, vt_ws_server **out, char *err, size_t 
                  "listening on %s lets other machines talk to the tutor: give an access token "
                  "with --token TOKEN (or VOICETUTOR_TOKEN=TOKEN), or listen on 127.0.0.1",
                  s->host);
-        free(s);
+        free_server(s);
         return VT_EINVAL;
     }
+    if (copy_list(&s->allow_origins, cfg->allow_origins, cfg->n_allow_origins) != 0 ||
+        copy_list(&s->allow_hosts, cfg->allow_hosts, cfg->n_allow_hosts) != 0) {
+        snprintf(err, errlen, "out of memory");
+        free_server(s);
+        return VT_ENOMEM;
+    }
+    s->n_allow_origins = cfg->n_allow_origins;
+    s->n_allow_hosts = cfg->n_allow_hosts;
     vt_runtime_config rc = cfg->runtime;
     rc.wake = wake;
     rc.wake_ud = s;
     int r = vt_runtime_create(&rc, &s->rt, err, errlen);
     if (r) {
-        free(s);
+        free_server(s);
         return r;
     }
     lws_set_log_level(cfg->quiet ? LLL_ERR : LLL_ERR | LLL_WARN | LLL_USER, NULL);
@@ -255,7 +301,7 @@ int vt_ws_create(const vt_ws_config *cfg, vt_ws_server **out, char *err, size_t 
         snprintf(err, errlen, "cannot listen on %s:%d (is the port in use? try --port)", s->host,
                  cfg->port);
         vt_runtime_destroy(s->rt);
-        free(s);
+        free_server(s);
         return VT_EIO;
     }
     s->vh = lws_get_vhost_by_name(s->ctx, "default");
@@ -298,6 +344,5 @@ void vt_ws_destroy(vt_ws_server *s)
         vt_runtime_drain(s->rt);
         vt_runtime_destroy(s->rt); /* completes what is left: sessions freed */
     }
-    pthread_mutex_destroy(&s->wake_mu);
-    free(s);
+    free_server(s);
 }

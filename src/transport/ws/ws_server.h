@@ -30,6 +30,13 @@ typedef struct vt_ws_config {
     const char *host;             /* default 127.0.0.1 */
     int port;                     /* default 8080; 0: any free port */
     const char *token;            /* required unless host is loopback */
+    /* WebSocket handshakes (see ws_access.c): Origins besides the server's
+     * own page, and names besides an IP address, localhost and host that
+     * may appear in Host. Copied by vt_ws_create. */
+    const char *const *allow_origins;
+    size_t n_allow_origins;
+    const char *const *allow_hosts;
+    size_t n_allow_hosts;
     const char *web_dir;          /* the static client; default: the source tree's web/ */
     vt_runtime_config runtime;    /* engines; wake is set by the server */
     int quiet;                    /* no per-connection log lines */
