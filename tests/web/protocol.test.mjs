@@ -1006,6 +1006,31 @@ test('with a token, a WebSocket without it (or with a wrong one) is refused with
 });
 
 /* last: the shared server shuts down cleanly (exit 0, no sanitizer report) */
+test('tokens of any length up to 1024 bytes work whole (not cut at 127); a longer one refuses to start', async () => {
+  const env = { VOICETUTOR_TOKEN: '' };
+  const tooLong = await serveExpectingFailure(['--host', '0.0.0.0', '--token', 'k'.repeat(1025)], { env });
+  assert.notEqual(tooLong.code, 0, 'a 1025-byte token refuses to start');
+  assert.notEqual(tooLong.signal, 'timeout');
+  assert.match(tooLong.output, /1024/, 'and says the limit');
+  for (const token of ['t0K-'.repeat(75), 'x'.repeat(1024)]) {
+    const guarded = await startServer({ args: ['--host', '0.0.0.0', '--token', token], env });
+    try {
+      assert.ok(guarded.stdout.includes(`?token=${token}`), 'the printed address carries the whole token');
+      for (const wrong of [token.slice(0, 127), token.slice(0, -1), `${token}x`, `${token.slice(0, -1)}y`]) {
+        const c = new Client(WebSocket, guarded.ws(`/ws/audio?token=${wrong}`));
+        await assert.rejects(c.opened(10000 * SLOW), (err) => err.status === 401,
+          `refused with 401: a guess of ${wrong.length} bytes`);
+      }
+      const c = await Client.open(WebSocket, guarded.ws(`/ws/audio?token=${token}`));
+      await c.roundTrip();
+      c.close();
+      await guarded.stop();
+    } finally {
+      if (guarded.alive()) await guarded.stop().catch(() => {});
+    }
+  }
+});
+
 test('the server exits 0 on SIGTERM with sessions open, without a sanitizer report', async () => {
   const c = await session();
   c.send({ type: 'text_message', text: 'hello' });

@@ -15,6 +15,7 @@
  *     "Host: evil.example"): an IP address, localhost, the --host name, or
  *     one given with --allow-host; the port is not compared (the socket
  *     already decided it). A request without Host is accepted.
+ * The token: any length up to VT_WS_MAX_TOKEN, compared in constant time.
  * Pure string checks on the lws thread.
  */
 #include "transport/ws/ws_internal.h"
@@ -90,13 +91,18 @@ int vt__ws_token_ok(const vt_ws_server *srv, struct lws *wsi)
 {
     if (!srv->token[0])
         return 1;
-    char buf[256];
-    if (lws_get_urlarg_by_name(wsi, "token=", buf, sizeof buf) == NULL)
+    /* "token=" + the longest token + one byte to tell a longer one apart */
+    char buf[sizeof "token=" + VT_WS_MAX_TOKEN + 1];
+    memset(buf, 0, sizeof buf);
+    if (lws_get_urlarg_by_name(wsi, "token=", buf, (int)sizeof buf - 1) == NULL)
         return 0;
-    const char *v = buf + strlen("token=");
-    size_t a = strlen(v), b = strlen(srv->token);
-    unsigned diff = (unsigned)(a ^ b);
-    for (size_t i = 0; i < a && i < b; i++)
-        diff |= (unsigned)(v[i] ^ srv->token[i]);
+    const unsigned char *given = (const unsigned char *)buf + strlen("token=");
+    const unsigned char *want = (const unsigned char *)srv->token;
+    /* constant time: every byte of both zero-padded buffers, whatever
+     * matched, so the time says nothing of how much of a guess was right;
+     * the byte after VT_WS_MAX_TOKEN is 0 in want and tells longer guesses */
+    volatile unsigned diff = 0;
+    for (size_t i = 0; i <= VT_WS_MAX_TOKEN; i++)
+        diff |= (unsigned)(given[i] ^ want[i]);
     return diff == 0;
 }

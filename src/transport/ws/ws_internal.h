@@ -63,7 +63,8 @@ typedef struct vt__ws_conn {
 
 struct vt_ws_server {
     vt_ws_config cfg;
-    char host[128], token[128], web_dir[1024];
+    char host[128], web_dir[1024];
+    char token[VT_WS_MAX_TOKEN + 1]; /* zero-padded: compared over its whole size */
     struct lws_context *ctx;
     struct lws_vhost *vh;
     struct lws_http_mount mount;

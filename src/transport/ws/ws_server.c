@@ -254,7 +254,14 @@ int vt_ws_create(const vt_ws_config *cfg, vt_ws_server **out, char *err, size_t 
     s->cfg = *cfg;
     pthread_mutex_init(&s->wake_mu, NULL);
     snprintf(s->host, sizeof s->host, "%s", cfg->host ? cfg->host : "127.0.0.1");
-    snprintf(s->token, sizeof s->token, "%s", cfg->token ? cfg->token : "");
+    if (cfg->token && strlen(cfg->token) > VT_WS_MAX_TOKEN) {
+        snprintf(err, errlen, "the access token is %zu bytes long: at most %d", strlen(cfg->token),
+                 VT_WS_MAX_TOKEN);
+        free_server(s);
+        return VT_EINVAL;
+    }
+    if (cfg->token)
+        memcpy(s->token, cfg->token, strlen(cfg->token) + 1); /* calloc'd: the rest stays 0 */
     snprintf(s->web_dir, sizeof s->web_dir, "%s", cfg->web_dir ? cfg->web_dir : VT_WEB_DIR);
     if (!vt_ws_host_is_loopback(s->host) && !s->token[0]) {
         snprintf(err, errlen,

@@ -23,13 +23,14 @@ extern "C" {
 #define VT_WS_MSGS_PER_S 100              /* JSON messages a second (burst as many) */
 #define VT_WS_AUDIO_SPEED 4               /* audio may arrive this much faster than real time */
 #define VT_WS_MAX_PLAYBACK_S 86400        /* playback_position: at most this much audio played */
+#define VT_WS_MAX_TOKEN 1024              /* bytes of an access token; longer ones refuse to start */
 
 typedef struct vt_ws_server vt_ws_server;
 
 typedef struct vt_ws_config {
     const char *host;             /* default 127.0.0.1 */
     int port;                     /* default 8080; 0: any free port */
-    const char *token;            /* required unless host is loopback */
+    const char *token;            /* required unless host is loopback; at most VT_WS_MAX_TOKEN */
     /* WebSocket handshakes (see ws_access.c): Origins besides the server's
      * own page, and names besides an IP address, localhost and host that
      * may appear in Host. Copied by vt_ws_create. */
