@@ -8,10 +8,8 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import {
-  Client, SLOW, SOURCE_DIR, loadWs, startServer, serveExpectingFailure, requireTools,
+  Client, SLOW, loadWs, startServer, startFakeLlm, serveExpectingFailure, requireTools,
   flitePcm, streamPcm, parseWav, tmpDir, words, sleep, tail,
 } from './helpers.mjs';
 
@@ -22,6 +20,7 @@ const START_MS = 20000 * SLOW; /* a reply that needs the engines */
 const QUIET_MS = 1500; /* "nothing more arrives" */
 const KNOWN_TYPES = ['initialize', 'audio', 'text_message', 'configure_interruption', 'enable_interruption',
   'get_interruption_stats', 'get_performance_summary', 'interrupt', 'playback_position', 'ping'];
+const MANY_SCRIPTS = 'ok 日本語 مرحبا 👋🌍'; /* 33 bytes, 4 scripts */
 const EVENTS_ALL_ONLY = ['state_changed', 'response_text', 'filler_started', 'acknowledgement_started'];
 
 
@@ -837,24 +836,12 @@ test('\\u0000 inside a string is bad_field (not a truncated request); playback_p
   c.close();
 });
 
-/* tests/brain/fake_openai.py, which prints its port first and exits when its stdin closes */
-async function startFakeLlm() {
-  const child = spawn('python3', [path.join(SOURCE_DIR, 'tests', 'brain', 'fake_openai.py')],
-    { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise((resolve, reject) => {
-    child.stdout.once('data', (d) => resolve(parseInt(String(d), 10)));
-    child.once('exit', () => reject(new Error('fake_openai.py exited before printing its port')));
-  });
-  return { port, stop: () => child.stdin.end() };
-}
-
 test('long Japanese, Arabic and emoji answers: audio_chunk, response_text and response_interrupted stay valid UTF-8', async () => {
   requireTools('python3');
   const llm = await startFakeLlm();
-  /* about 1.6 KB of multi-byte text: over every byte limit the server had */
-  const phrase = 'ok 日本語 مرحبا 👋🌍';
+  /* about 2 KB of multi-byte text: over every byte limit the server had */
   const own = await startServer({
-    args: ['--brain', 'llm', '-o', `base_url=http://127.0.0.1:${llm.port}/v1`, '-o', `model=stream:60:${phrase}`],
+    args: ['--brain', 'llm', '-o', `base_url=http://127.0.0.1:${llm.port}/v1`, '-o', `model=stream:60:${MANY_SCRIPTS}`],
   });
   try {
     const open2 = async () => {
