@@ -889,6 +889,34 @@ test('long Japanese, Arabic and emoji answers: audio_chunk, response_text and re
   }
 });
 
+/* The status line of the answer to a raw HTTP request ('' when the server closed without one) */
+async function rawStatus(port, path, headers) {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1', () => {
+      sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${headers}\r\n`);
+    });
+    let got = '';
+    sock.setTimeout(5000 * SLOW, () => sock.destroy());
+    sock.on('data', (d) => { got += d.toString('latin1'); if (got.includes('\r\n')) sock.destroy(); });
+    sock.on('close', () => resolve(got.split('\r\n')[0]));
+    sock.on('error', () => {});
+  });
+}
+
+test('request headers over 8 KiB are answered 431 (the page and the WebSocket); the server stays up', async () => {
+  const ws = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+  const cookie = (n) => `Cookie: a=${'x'.repeat(n)}\r\n`;
+  assert.match(await rawStatus(server.port, '/', cookie(5000)), /^HTTP\/1\.1 200/, '5 KB of headers are fine');
+  assert.match(await rawStatus(server.port, '/ws/audio', ws + cookie(5000)), /^HTTP\/1\.1 101/);
+  assert.match(await rawStatus(server.port, '/', cookie(9000)), /^HTTP\/1\.[01] 431/, 'the page: 431');
+  assert.match(await rawStatus(server.port, '/ws/audio', ws + cookie(20000)), /^HTTP\/1\.[01] 431/, 'the WebSocket: 431');
+  assert.ok(server.alive());
+  const c = await open();
+  await c.roundTrip();
+  c.close();
+});
+
 /* ------------------------------------------------------------ Origin and Host */
 
 /* Opens a WebSocket with these headers: 'open' or the HTTP status of the refusal */

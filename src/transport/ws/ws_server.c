@@ -32,6 +32,19 @@ static void header(struct lws *wsi, enum lws_token_indexes h, char *buf, int cap
         buf[0] = 0;
 }
 
+/* Bytes of the request's header block that lws kept (every header it knows;
+ * it drops the values of unknown ones). */
+static size_t header_bytes(struct lws *wsi)
+{
+    size_t n = 0;
+    for (int h = 0; h < WSI_TOKEN_COUNT; h++) {
+        int l = lws_hdr_total_length(wsi, (enum lws_token_indexes)h);
+        if (l > 0)
+            n += (size_t)l;
+    }
+    return n;
+}
+
 static int refuse(struct lws *wsi, unsigned status, const char *why)
 {
     lwsl_user("refused a WebSocket: %s\n", why);
@@ -86,7 +99,13 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (srv && srv->rt)
             vt_runtime_drain(srv->rt);
         return 0;
+    case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+        if (header_bytes(wsi) > VT_WS_MAX_HEADERS)
+            return refuse(wsi, 431, "the request's headers are over 8 KiB");
+        break;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
+        if (header_bytes(wsi) > VT_WS_MAX_HEADERS)
+            return refuse(wsi, 431, "the request's headers are over 8 KiB");
         char uri[256] = "";
         lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
         if (strcmp(uri, "/ws/audio") != 0 && strcmp(uri, "/ws") != 0) {
@@ -301,6 +320,9 @@ int vt_ws_create(const vt_ws_config *cfg, vt_ws_server **out, char *err, size_t 
     info.mounts = &s->mount;
     info.user = s;
     info.options = 0;
+    /* room for header blocks past our own limit, so that they are answered
+     * 431 instead of being dropped by lws; past this lws closes at once */
+    info.max_http_header_data = VT_WS_HEADER_ROOM;
     if (strchr(s->host, ':') == NULL)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     s->ctx = lws_create_context(&info);

@@ -24,6 +24,8 @@ extern "C" {
 #define VT_WS_AUDIO_SPEED 4               /* audio may arrive this much faster than real time */
 #define VT_WS_MAX_PLAYBACK_S 86400        /* playback_position: at most this much audio played */
 #define VT_WS_MAX_TOKEN 1024              /* bytes of an access token; longer ones refuse to start */
+#define VT_WS_MAX_HEADERS 8192            /* bytes of request headers; more: HTTP 431 */
+#define VT_WS_HEADER_ROOM 65535           /* what lws may hold to read them; more: closed */
 
 typedef struct vt_ws_server vt_ws_server;
 
