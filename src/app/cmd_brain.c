@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "app/cmd_engines.h"
+#include "app/args.h"
 #include "engines/brain/brain.h"
 #include "voicetutor/core.h"
 
@@ -86,6 +87,16 @@ static void add_turn(vt_turn *h, size_t *n, vt_role role, const char *text, int 
     (*n)++;
 }
 
+/* TEXT...: the words of one turn (ud: a buffer of TEXT_CAP) */
+#define TEXT_CAP 4096
+static int add_word(void *ud, const char *arg, char *err, size_t errlen)
+{
+    char *text = ud;
+    size_t l = strlen(text);
+    snprintf(text + l, TEXT_CAP - l, "%s%s", l ? " " : "", arg);
+    return 0;
+}
+
 int cmd_ask(int argc, char **argv)
 {
     static const vt_filler_desc fillers[] = {
@@ -98,7 +109,7 @@ int cmd_ask(int argc, char **argv)
     size_t n_opts = 0;
     const char *brain_name = "lesson";
     int judge = 0, filler = 0, rc = 1;
-    char text[4096] = "";
+    char text[TEXT_CAP] = "";
     void *ctx = NULL;
     vt_turn *h = calloc(MAX_TURNS, sizeof *h);
     size_t n_turns = 0;
@@ -108,34 +119,20 @@ int cmd_ask(int argc, char **argv)
 
     if (!h)
         return 1;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto out;
-        } else if (strcmp(argv[i], "--brain") == 0 && i + 1 < argc) {
-            brain_name = argv[++i];
-        } else if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
-            char *kv = argv[++i], *eq = strchr(kv, '=');
-            if (!eq || eq == kv || n_opts == MAX_OPTS) {
-                fprintf(stderr, "voicetutor ask: -o wants key=value (got '%s')\n", kv);
-                goto out;
-            }
-            *eq = '\0';
-            opts[n_opts].key = kv;
-            opts[n_opts++].value = eq + 1;
-        } else if (strcmp(argv[i], "--judge") == 0) {
-            judge = 1;
-        } else if (strcmp(argv[i], "--filler") == 0) {
-            filler = 1;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "voicetutor ask: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            goto out;
-        } else {
-            size_t l = strlen(text);
-            snprintf(text + l, sizeof text - l, "%s%s", l ? " " : "", argv[i]);
-        }
+    args_kv kv = {.opts = opts, .n = &n_opts, .cap = MAX_OPTS};
+    const args_spec specs[] = {
+        {"--brain", NULL, ARGS_STR, &brain_name, 0, 0, NULL},
+        {"-o", NULL, ARGS_KV, &kv, 0, 0, NULL},
+        {"--judge", NULL, ARGS_FLAG, &judge, 0, 0, NULL},
+        {"--filler", NULL, ARGS_FLAG, &filler, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL},
+    };
+    args_cmd cmd = {.prog = "voicetutor ask", .specs = specs, .usage = usage,
+                    .positional = add_word, .ud = text};
+    int ar = args_parse(&cmd, argc, argv);
+    if (ar != ARGS_OK) {
+        rc = ar == ARGS_HELP ? 0 : 1;
+        goto out;
     }
     ops = vt_brain_find(brain_name);
     if (!ops) {

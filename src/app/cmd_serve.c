@@ -11,9 +11,10 @@
 
 #include <cjson/cJSON.h>
 
+#include "app/args.h"
 #include "app/commands.h"
 #include "transport/ws/ws_server.h"
-#include "util/config_json.h"
+#include "protocol/config_json.h"
 
 static vt_ws_server *g_srv;
 
@@ -30,6 +31,7 @@ static void usage(FILE *f)
             "usage: voicetutor serve [--host ADDR] [--port N] [--token TOKEN] [--config FILE]\n"
             "                        [--brain lesson|llm] [-o key=value]... [--voice VOICE]\n"
             "                        [--stt pocketsphinx|none] [--workers N] [--web DIR] [--quiet]\n"
+            "                        [--allow-origin ORIGIN]... [--allow-host NAME]...\n"
             "\n"
             "Serves the web client at http://HOST:PORT/ and the WebSocket protocol at\n"
             "ws://HOST:PORT/ws/audio (docs/PROTOCOL.md).\n"
@@ -37,6 +39,10 @@ static void usage(FILE *f)
             "                  an access token: --token TOKEN or VOICETUTOR_TOKEN=TOKEN;\n"
             "                  clients then add ?token=TOKEN to the page and WebSocket URLs\n"
             "  --port N        port (default 8080; 0 picks a free one)\n"
+            "  --allow-origin ORIGIN  a web page origin besides the server's own that may\n"
+            "                  open the WebSocket, e.g. http://localhost:5173 (repeatable)\n"
+            "  --allow-host NAME  a name besides an IP address and localhost by which\n"
+            "                  clients reach the server, e.g. tutor.lan (repeatable)\n"
             "  --config FILE   JSON: {\"core\": {settings as in docs/SCENARIOS.md \"config\"},\n"
             "                  \"brain\": \"lesson\", \"brain_options\": {\"lesson\": \"capitals\"},\n"
             "                  \"voice\": \"rms\", \"stt\": \"pocketsphinx\"}; flags win\n"
@@ -61,22 +67,7 @@ static const char *keep(strings *s, const char *v)
     return s->v[s->n++] = strdup(v);
 }
 
-static int add_opt(vt_runtime_config *rc, strings *st, const char *key, const char *value)
-{
-    for (size_t i = 0; i < rc->n_brain_opts; i++)
-        if (strcmp(rc->brain_opts[i].key, key) == 0) {
-            rc->brain_opts[i].value = keep(st, value);
-            return 0;
-        }
-    if (rc->n_brain_opts >= VT_RUNTIME_MAX_OPTS)
-        return -1;
-    rc->brain_opts[rc->n_brain_opts].key = keep(st, key);
-    rc->brain_opts[rc->n_brain_opts].value = keep(st, value);
-    rc->n_brain_opts++;
-    return 0;
-}
-
-static int load_config(const char *path, vt_ws_config *c, strings *st)
+static int load_config(const char *path, vt_ws_config *c, strings *st, args_kv *kv)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -131,11 +122,29 @@ static int load_config(const char *path, vt_ws_config *c, strings *st)
                     it->string);
             rc = -1;
         } else {
-            add_opt(&c->runtime, st, it->string, it->valuestring);
+            args_kv_set(kv, it->string, keep(st, it->valuestring));
         }
     }
     cJSON_Delete(root);
     return rc;
+}
+
+/* --allow-origin and --allow-host: repeatable */
+#define MAX_ALLOWED 16
+typedef struct allowed {
+    const char *v[MAX_ALLOWED];
+    size_t n;
+} allowed;
+
+static int allow(void *dst, const char *value, char *err, size_t errlen)
+{
+    allowed *a = dst;
+    if (!value[0] || a->n == MAX_ALLOWED) {
+        snprintf(err, errlen, value[0] ? "at most %d of them" : "give a value", MAX_ALLOWED);
+        return -1;
+    }
+    a->v[a->n++] = value;
+    return 0;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -143,77 +152,43 @@ int cmd_serve(int argc, char **argv)
     vt_ws_config c;
     strings st = {{0}, 0};
     vt_ws_config_default(&c);
-    const char *config = NULL;
+    args_kv kv = {.opts = c.runtime.brain_opts, .n = &c.runtime.n_brain_opts,
+                  .cap = VT_RUNTIME_MAX_OPTS};
     int rc = 2;
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-            config = argv[i + 1];
-    if (config && load_config(config, &c, &st) != 0)
+    /* the file first, so that flags win over it */
+    const char *config = args_find(argc, argv, "--config");
+    if (config && load_config(config, &c, &st, &kv) != 0)
         goto out;
     c.token = getenv("VOICETUTOR_TOKEN");
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            rc = 0;
-            goto out;
-        } else if (strcmp(a, "--quiet") == 0) {
-            c.quiet = 1;
-            continue;
-        }
-        if (!v) {
-            fprintf(stderr, "voicetutor serve: unknown option or missing value: %s\n\n", a);
-            usage(stderr);
-            goto out;
-        }
-        i++;
-        if (strcmp(a, "--host") == 0)
-            c.host = v;
-        else if (strcmp(a, "--port") == 0) {
-            char *end;
-            long p = strtol(v, &end, 10);
-            if (*end || p < 0 || p > 65535) {
-                fprintf(stderr, "voicetutor serve: --port %s: give a port number 0-65535\n", v);
-                goto out;
-            }
-            c.port = (int)p;
-        } else if (strcmp(a, "--token") == 0)
-            c.token = v;
-        else if (strcmp(a, "--config") == 0)
-            ;
-        else if (strcmp(a, "--brain") == 0)
-            c.runtime.brain = v;
-        else if (strcmp(a, "--voice") == 0)
-            c.runtime.voice = v;
-        else if (strcmp(a, "--stt") == 0)
-            c.runtime.stt = v;
-        else if (strcmp(a, "--web") == 0)
-            c.web_dir = v;
-        else if (strcmp(a, "--workers") == 0) {
-            c.runtime.cpu_workers = atoi(v);
-            if (c.runtime.cpu_workers < 1 || c.runtime.cpu_workers > 256) {
-                fprintf(stderr, "voicetutor serve: --workers %s: give 1-256\n", v);
-                goto out;
-            }
-        } else if (strcmp(a, "-o") == 0) {
-            const char *eq = strchr(v, '=');
-            if (!eq || eq == v) {
-                fprintf(stderr, "voicetutor serve: -o %s: expected key=value\n", v);
-                goto out;
-            }
-            char key[64];
-            snprintf(key, sizeof key, "%.*s", (int)(eq - v), v);
-            if (add_opt(&c.runtime, &st, key, eq + 1) != 0) {
-                fprintf(stderr, "voicetutor serve: too many -o options\n");
-                goto out;
-            }
-        } else {
-            fprintf(stderr, "voicetutor serve: unknown option %s\n\n", a);
-            usage(stderr);
-            goto out;
-        }
+    int port = c.port;
+    allowed origins = {{0}, 0}, hosts = {{0}, 0};
+    const args_spec specs[] = {
+        {"--host", NULL, ARGS_STR, &c.host, 0, 0, NULL},
+        {"--port", NULL, ARGS_INT, &port, 0, 65535, NULL},
+        {"--token", NULL, ARGS_STR, &c.token, 0, 0, NULL},
+        {"--config", NULL, ARGS_STR, &config, 0, 0, NULL},
+        {"--brain", NULL, ARGS_STR, &c.runtime.brain, 0, 0, NULL},
+        {"--voice", NULL, ARGS_STR, &c.runtime.voice, 0, 0, NULL},
+        {"--stt", NULL, ARGS_STR, &c.runtime.stt, 0, 0, NULL},
+        {"--web", NULL, ARGS_STR, &c.web_dir, 0, 0, NULL},
+        {"--workers", NULL, ARGS_INT, &c.runtime.cpu_workers, 1, 256, NULL},
+        {"-o", NULL, ARGS_KV, &kv, 0, 0, NULL},
+        {"--allow-origin", NULL, ARGS_FN, &origins, 0, 0, allow},
+        {"--allow-host", NULL, ARGS_FN, &hosts, 0, 0, allow},
+        {"--quiet", NULL, ARGS_FLAG, &c.quiet, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL},
+    };
+    args_cmd cmd = {.prog = "voicetutor serve", .specs = specs, .usage = usage};
+    int ar = args_parse(&cmd, argc, argv);
+    if (ar != ARGS_OK) {
+        rc = ar == ARGS_HELP ? 0 : 2;
+        goto out;
     }
+    c.port = port;
+    c.allow_origins = origins.v;
+    c.n_allow_origins = origins.n;
+    c.allow_hosts = hosts.v;
+    c.n_allow_hosts = hosts.n;
     if (c.token && !c.token[0])
         c.token = NULL;
 

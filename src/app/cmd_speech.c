@@ -16,6 +16,7 @@
  * bad usage gives exit code 2.
  */
 #include "app/cmd_engines.h"
+#include "app/args.h"
 #include "engines/speech/speech.h"
 #include "util/wav.h"
 #include <stdio.h>
@@ -51,45 +52,62 @@ static int print_utterance(const vt_stt_ops *ops, void *ctx, int *printed)
     return rc;
 }
 
+/* The one non-option argument: transcribe's file (ud: const char **). */
+static int take_file(void *ud, const char *arg, char *err, size_t errlen)
+{
+    const char **path = ud;
+    if (*path) {
+        snprintf(err, errlen, "one file at a time (got %s and %s)", *path, arg);
+        return -1;
+    }
+    *path = arg;
+    return 0;
+}
+
+/* ... and say's text */
+static int take_text(void *ud, const char *arg, char *err, size_t errlen)
+{
+    const char **text = ud;
+    if (*text) {
+        snprintf(err, errlen, "give the text as one argument (quote it)");
+        return -1;
+    }
+    *text = arg;
+    return 0;
+}
+
 int cmd_transcribe(int argc, char **argv)
 {
+    const char *hmm = NULL, *lm = NULL, *dict = NULL;
+    int warmup = 0;
     const char *path = NULL;
-    vt_opt opts[8];
-    size_t n_opts = 0;
-    opts[n_opts++] = (vt_opt){ "vad", "1" };
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *key = strcmp(a, "--hmm") == 0    ? "hmm"
-                          : strcmp(a, "--lm") == 0   ? "lm"
-                          : strcmp(a, "--dict") == 0 ? "dict"
-                                                     : NULL;
-        if (key) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "transcribe: %s needs a value\n", a);
-                usage_transcribe(stderr);
-                return 2;
-            }
-            opts[n_opts++] = (vt_opt){ key, argv[++i] };
-        } else if (strcmp(a, "--warmup") == 0) {
-            opts[n_opts++] = (vt_opt){ "warmup", "1" };
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage_transcribe(stdout);
-            return 0;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "transcribe: unknown option %s\n", a);
-            usage_transcribe(stderr);
-            return 2;
-        } else if (path) {
-            fprintf(stderr, "transcribe: one file at a time (got %s and %s)\n", path, a);
-            return 2;
-        } else {
-            path = a;
-        }
-    }
+    const args_spec specs[] = {
+        {"--hmm", NULL, ARGS_STR, &hmm, 0, 0, NULL},
+        {"--lm", NULL, ARGS_STR, &lm, 0, 0, NULL},
+        {"--dict", NULL, ARGS_STR, &dict, 0, 0, NULL},
+        {"--warmup", NULL, ARGS_FLAG, &warmup, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL},
+    };
+    args_cmd cmd = {.prog = "transcribe", .specs = specs, .usage = usage_transcribe,
+                    .positional = take_file, .ud = &path};
+    int ar = args_parse(&cmd, argc, argv);
+    if (ar != ARGS_OK)
+        return ar == ARGS_HELP ? 0 : 2;
     if (!path) {
         usage_transcribe(stderr);
         return 2;
     }
+    vt_opt opts[8];
+    size_t n_opts = 0;
+    opts[n_opts++] = (vt_opt){ "vad", "1" };
+    if (hmm)
+        opts[n_opts++] = (vt_opt){ "hmm", hmm };
+    if (lm)
+        opts[n_opts++] = (vt_opt){ "lm", lm };
+    if (dict)
+        opts[n_opts++] = (vt_opt){ "dict", dict };
+    if (warmup)
+        opts[n_opts++] = (vt_opt){ "warmup", "1" };
 
     char err[512] = "";
     int16_t *pcm = NULL;
@@ -144,47 +162,20 @@ out:
 
 int cmd_say(int argc, char **argv)
 {
-    const char *text = NULL, *out_path = NULL, *voice = VT_TTS_DEFAULT_VOICE;
+    const char *out_path = NULL, *voice = VT_TTS_DEFAULT_VOICE;
     int rate = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has_value = i + 1 < argc;
-        if (strcmp(a, "-o") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--voice") == 0 ||
-            strcmp(a, "--rate") == 0) {
-            if (!has_value) {
-                fprintf(stderr, "say: %s needs a value\n", a);
-                usage_say(stderr);
-                return 2;
-            }
-            const char *v = argv[++i];
-            if (a[1] == 'o' || strcmp(a, "--out") == 0) {
-                out_path = v;
-            } else if (strcmp(a, "--voice") == 0) {
-                voice = v;
-            } else {
-                char *end = NULL;
-                long r = strtol(v, &end, 10);
-                if (!*v || *end || r < 8000 || r > 48000) {
-                    fprintf(stderr, "say: --rate %s: want a sample rate from 8000 to 48000 Hz\n",
-                            v);
-                    return 2;
-                }
-                rate = (int)r;
-            }
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            usage_say(stdout);
-            return 0;
-        } else if (a[0] == '-' && a[1]) {
-            fprintf(stderr, "say: unknown option %s\n", a);
-            usage_say(stderr);
-            return 2;
-        } else if (text) {
-            fprintf(stderr, "say: give the text as one argument (quote it)\n");
-            return 2;
-        } else {
-            text = a;
-        }
-    }
+    const char *text = NULL;
+    const args_spec specs[] = {
+        {"-o", "--out", ARGS_STR, &out_path, 0, 0, NULL},
+        {"--voice", NULL, ARGS_STR, &voice, 0, 0, NULL},
+        {"--rate", NULL, ARGS_INT, &rate, 8000, 48000, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL},
+    };
+    args_cmd cmd = {.prog = "say", .specs = specs, .usage = usage_say, .positional = take_text,
+                    .ud = &text};
+    int ar = args_parse(&cmd, argc, argv);
+    if (ar != ARGS_OK)
+        return ar == ARGS_HELP ? 0 : 2;
     if (!text || !out_path) {
         fprintf(stderr, "say: %s\n", !text ? "no text given" : "no output file given (-o out.wav)");
         usage_say(stderr);

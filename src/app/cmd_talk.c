@@ -9,6 +9,7 @@
  * Exit status: 0 done, 1 a failure (message on stderr), 2 bad usage or no
  * sound card, 130 / 143 ended by Ctrl-C / SIGTERM (terminal restored).
  */
+#include "app/args.h"
 #include "app/commands.h"
 #include "transport/console/console.h"
 
@@ -61,7 +62,22 @@ static void usage(FILE *f)
 "  voicetutor talk --input question.wav --output answer.wav --no-welcome\n");
 }
 
-#define MAX_OPTS VT_RUNTIME_MAX_OPTS
+static int parse_echo(void *dst, const char *v, char *err, size_t errlen)
+{
+    vt_console_config *c = dst;
+    if (vt_room_parse(v, &c->room, err, errlen) != 0)
+        return -1;
+    c->echo = 1;
+    return 0;
+}
+
+static int parse_mode(void *dst, const char *v, char *err, size_t errlen)
+{
+    if (vt_mode_parse(v, dst) == 0)
+        return 0;
+    snprintf(err, errlen, "commands, speech or both");
+    return -1;
+}
 
 int cmd_talk(int argc, char **argv)
 {
@@ -70,113 +86,37 @@ int cmd_talk(int argc, char **argv)
     c.audio.max_tail_s = 60;
     int list = 0;
     char err[1024] = "";
-
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-#define NEED_VALUE()                                                            \
-    do {                                                                        \
-        if (!v) {                                                               \
-            fprintf(stderr, "voicetutor talk: %s needs a value\n", a);          \
-            return 2;                                                           \
-        }                                                                       \
-        i++;                                                                    \
-    } while (0)
-        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else if (strcmp(a, "--list-devices") == 0) {
-            list = 1;
-        } else if (strcmp(a, "--input-device") == 0) {
-            NEED_VALUE();
-            c.audio.input_device = v;
-        } else if (strcmp(a, "--output-device") == 0) {
-            NEED_VALUE();
-            c.audio.output_device = v;
-        } else if (strcmp(a, "--latency") == 0) {
-            NEED_VALUE();
-            c.audio.latency_ms = atof(v);
-        } else if (strcmp(a, "--input") == 0) {
-            NEED_VALUE();
-            c.audio.input_file = v;
-        } else if (strcmp(a, "--output") == 0) {
-            NEED_VALUE();
-            c.audio.output_file = v;
-        } else if (strcmp(a, "--tail") == 0) {
-            NEED_VALUE();
-            c.audio.max_tail_s = atof(v);
-            if (c.audio.max_tail_s < 0 || c.audio.max_tail_s > 3600) {
-                fprintf(stderr, "voicetutor talk: --tail %s: 0..3600 seconds\n", v);
-                return 2;
-            }
-        } else if (strcmp(a, "--idle") == 0) {
-            NEED_VALUE();
-            c.idle_exit_s = atof(v);
-        } else if (strcmp(a, "--echo") == 0) {
-            NEED_VALUE();
-            if (vt_room_parse(v, &c.room, err, sizeof err) != 0) {
-                fprintf(stderr, "voicetutor talk: %s\n", err);
-                return 2;
-            }
-            c.echo = 1;
-        } else if (strcmp(a, "--mic-out") == 0) {
-            NEED_VALUE();
-            c.mic_out_file = v;
-        } else if (strcmp(a, "--mic-raw") == 0) {
-            NEED_VALUE();
-            c.mic_raw_file = v;
-        } else if (strcmp(a, "--no-aec") == 0) {
-            c.aec = 0;
-        } else if (strcmp(a, "--aec-tail") == 0) {
-            NEED_VALUE();
-            c.aec_cfg.filter_ms = atoi(v);
-            if (c.aec_cfg.filter_ms < 10 || c.aec_cfg.filter_ms > 1000) {
-                fprintf(stderr, "voicetutor talk: --aec-tail %s: 10..1000 ms\n", v);
-                return 2;
-            }
-        } else if (strcmp(a, "--lesson") == 0 || strcmp(a, "--character") == 0) {
-            NEED_VALUE();
-            c.session.character = v;
-        } else if (strcmp(a, "--brain") == 0) {
-            NEED_VALUE();
-            c.rt.brain = v;
-        } else if (strcmp(a, "-o") == 0) {
-            NEED_VALUE();
-            char *eq = strchr(argv[i], '=');
-            if (!eq || eq == argv[i] || c.rt.n_brain_opts == MAX_OPTS) {
-                fprintf(stderr, "voicetutor talk: -o wants key=value (got '%s')\n", argv[i]);
-                return 2;
-            }
-            *eq = '\0';
-            c.rt.brain_opts[c.rt.n_brain_opts++] = (vt_opt){argv[i], eq + 1};
-        } else if (strcmp(a, "--voice") == 0) {
-            NEED_VALUE();
-            c.rt.voice = v;
-        } else if (strcmp(a, "--mode") == 0) {
-            NEED_VALUE();
-            if (vt_mode_parse(v, &c.rt.core.interrupt_mode) != 0) {
-                fprintf(stderr, "voicetutor talk: --mode %s: commands, speech or both\n", v);
-                return 2;
-            }
-        } else if (strcmp(a, "--threshold") == 0) {
-            NEED_VALUE();
-            c.rt.core.interrupt_threshold = atof(v);
-        } else if (strcmp(a, "--user") == 0) {
-            NEED_VALUE();
-            c.session.user_id = v;
-        } else if (strcmp(a, "--no-welcome") == 0) {
-            c.welcome = 0;
-        } else if (strcmp(a, "--json") == 0) {
-            c.tty = 0;
-        } else if (strcmp(a, "--no-keys") == 0) {
-            c.keys = 0;
-        } else {
-            fprintf(stderr, "voicetutor talk: unknown option '%s'\n\n", a);
-            usage(stderr);
-            return 2;
-        }
-#undef NEED_VALUE
-    }
+    args_kv kv = {.opts = c.rt.brain_opts, .n = &c.rt.n_brain_opts, .cap = VT_RUNTIME_MAX_OPTS};
+    const args_spec specs[] = {
+        {"--list-devices", NULL, ARGS_FLAG, &list, 0, 0, NULL},
+        {"--input-device", NULL, ARGS_STR, &c.audio.input_device, 0, 0, NULL},
+        {"--output-device", NULL, ARGS_STR, &c.audio.output_device, 0, 0, NULL},
+        {"--latency", NULL, ARGS_DOUBLE, &c.audio.latency_ms, 0, 0, NULL},
+        {"--input", NULL, ARGS_STR, &c.audio.input_file, 0, 0, NULL},
+        {"--output", NULL, ARGS_STR, &c.audio.output_file, 0, 0, NULL},
+        {"--tail", NULL, ARGS_DOUBLE, &c.audio.max_tail_s, 0, 3600, NULL},
+        {"--idle", NULL, ARGS_DOUBLE, &c.idle_exit_s, 0, 0, NULL},
+        {"--echo", NULL, ARGS_FN, &c, 0, 0, parse_echo},
+        {"--mic-out", NULL, ARGS_STR, &c.mic_out_file, 0, 0, NULL},
+        {"--mic-raw", NULL, ARGS_STR, &c.mic_raw_file, 0, 0, NULL},
+        {"--no-aec", NULL, ARGS_UNFLAG, &c.aec, 0, 0, NULL},
+        {"--aec-tail", NULL, ARGS_INT, &c.aec_cfg.filter_ms, 10, 1000, NULL},
+        {"--lesson", "--character", ARGS_STR, &c.session.character, 0, 0, NULL},
+        {"--brain", NULL, ARGS_STR, &c.rt.brain, 0, 0, NULL},
+        {"-o", NULL, ARGS_KV, &kv, 0, 0, NULL},
+        {"--voice", NULL, ARGS_STR, &c.rt.voice, 0, 0, NULL},
+        {"--mode", NULL, ARGS_FN, &c.rt.core.interrupt_mode, 0, 0, parse_mode},
+        {"--threshold", NULL, ARGS_DOUBLE, &c.rt.core.interrupt_threshold, 0, 0, NULL},
+        {"--user", NULL, ARGS_STR, &c.session.user_id, 0, 0, NULL},
+        {"--no-welcome", NULL, ARGS_UNFLAG, &c.welcome, 0, 0, NULL},
+        {"--json", NULL, ARGS_UNFLAG, &c.tty, 0, 0, NULL},
+        {"--no-keys", NULL, ARGS_UNFLAG, &c.keys, 0, 0, NULL},
+        {NULL, NULL, 0, NULL, 0, 0, NULL},
+    };
+    args_cmd cmd = {.prog = "voicetutor talk", .specs = specs, .usage = usage};
+    int ar = args_parse(&cmd, argc, argv);
+    if (ar != ARGS_OK)
+        return ar == ARGS_HELP ? 0 : 2;
     if (list) {
         if (vt_audio_list_devices(stdout, err, sizeof err) != 0) {
             fprintf(stderr, "voicetutor talk: %s\n", err);

@@ -13,7 +13,7 @@
 #include "sim/sim_internal.h"
 #include "engines/brain/brain.h"
 #include "engines/speech/speech.h"
-#include "util/protocol.h"
+#include "protocol/messages.h"
 #include "util/wav.h"
 #include <cjson/cJSON.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * here: sim.c runs what this file loads.
  */
 #include "sim/sim_internal.h"
-#include "util/config_json.h"
+#include "protocol/config_json.h"
 #include "util/wav.h"
 #include <cjson/cJSON.h>
 #include <errno.h>

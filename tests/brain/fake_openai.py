@@ -24,6 +24,8 @@ The model name picks the behaviour, so one server covers every case:
   auth         401 unless the header is "Bearer test-key-123", else normal
   say:TEXT     non-streamed requests answer TEXT (judge and filler replies)
   slowsay:TEXT the same after 2 s
+  stream:N:TEXT  streams TEXT N times, one word (and its space) a token, 5 ms
+               apart (long answers in any script: Japanese, Arabic, emoji)
 GET /stats gives the request count, connections closed early by the client,
 the last request body and Authorization header.
 """
@@ -154,6 +156,18 @@ class Handler(BaseHTTPRequestHandler):
                  "finish_reason": "stop"}]})
             return
         self.start_stream()
+        if model.startswith("stream:"):
+            _, count, text = model.split(":", 2)
+            self.send_chunk("data: " + chunk(role="assistant") + "\n\n")
+            for _ in range(int(count)):
+                for word in text.split(" "):
+                    if word:
+                        self.send_chunk("data: " + chunk(word + " ") + "\n\n")
+                        time.sleep(0.005)
+            self.send_chunk("data: " + chunk(finish="stop") + "\n\n")
+            self.send_chunk("data: [DONE]\n\n")
+            self.end_chunks()
+            return
         if model == "delay-first":
             time.sleep(3)
             self.send_chunk("data: " + chunk("late") + "\n\n")

@@ -1,7 +1,7 @@
 /* Fuzzes configuration JSON (the scenario's "config", serve's --config):
  * parse, apply over the defaults, validate. */
 #include "fuzz/fuzz.h"
-#include "util/config_json.h"
+#include "protocol/config_json.h"
 #include "voicetutor/core.h"
 
 #include <cjson/cJSON.h>

@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 #include "voicetutor/core.h"
-#include "util/config_json.h"
+#include "protocol/config_json.h"
 
 static void defaults_follow_the_seeds(void **st)
 {

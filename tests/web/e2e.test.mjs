@@ -11,6 +11,10 @@
  *     again.
  *  2. A silent microphone; Space stops the welcome (key interruption), then a
  *     question typed in the page gets a spoken answer.
+ *  3. A long answer in Japanese, Arabic and emoji from the fake LLM reaches
+ *     the page whole: Chromium closes a socket that carries a split
+ *     character (1007), so one connection and the words in the transcript
+ *     show that every frame was valid UTF-8.
  *
  * Screenshots: $VT_BINARY_DIR/e2e-voice.png and e2e-space.png (paths are
  * printed). Run: node --test tests/web/e2e.test.mjs
@@ -21,7 +25,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  SLOW, BINARY_DIR, loadPlaywright, startServer, requireTools, tmpDir,
+  SLOW, BINARY_DIR, loadPlaywright, startServer, startFakeLlm, requireTools, tmpDir,
   fliteWav, silenceWav, concatWav, words,
 } from './helpers.mjs';
 
@@ -273,6 +277,40 @@ test('keyboard: Space stops the welcome, the page goes quiet, a typed question g
   const transcript = await page.locator('#transcript').innerText();
   assert.match(transcript, /what is eight times four/i, 'the typed question is in the transcript');
   assert.deepEqual(page.errors, [], 'no error in the page');
+});
+
+test('UTF-8: a long Japanese, Arabic and emoji answer from the LLM reaches the page on one connection', async () => {
+  requireTools('python3');
+  const llm = await startFakeLlm();
+  const own = await startServer({
+    args: ['--brain', 'llm', '-o', `base_url=http://127.0.0.1:${llm.port}/v1`,
+      '-o', 'model=stream:25:ok 日本語 مرحبا 👋🌍'],
+  });
+  try {
+    const wav = silenceWav(90, path.join(dir, 'silence-utf8.wav'));
+    const { page } = await launch(wav);
+    await page.goto(own.http('/?autostart=1'));
+    await page.waitForFunction(() => window.vt && window.vt.micStarted, null, { timeout: 20000 * SLOW });
+    await page.fill('#ask-text', 'hello');
+    await page.press('#ask-text', 'Enter');
+    await page.waitForFunction(() => {
+      const ev = window.vt.events;
+      const i = ev.findIndex((e) => e.type === 'processing_started' && e.msg.text === 'hello');
+      return i >= 0 && ev.slice(i).some((e) => e.type === 'response_complete');
+    }, null, { timeout: 120000 * SLOW, polling: 100 });
+    const s = await snapshot(page);
+    assert.equal(s.events.filter((e) => e.type === 'connected').length, 1, 'one connection: the socket never closed');
+    const rt = s.events.filter((e) => e.type === 'response_text').map((e) => e.msg.spoken_text);
+    assert.ok(rt.length > 0 && Buffer.byteLength(rt[rt.length - 1]) > 600, 'a long answer was spoken');
+    const transcript = await page.locator('#transcript').innerText();
+    for (const w of ['日本語', 'مرحبا', '👋🌍']) assert.ok(transcript.includes(w), `'${w}' in the transcript`);
+    assert.doesNotMatch(transcript, /\ufffd|Disconnected/);
+    assert.deepEqual(page.errors, [], 'no error in the page');
+    await screenshot(page, 'e2e-utf8.png');
+  } finally {
+    await own.stop();
+    llm.stop();
+  }
 });
 
 test('the server exits 0 on SIGTERM after the browser sessions, without a sanitizer report', async () => {

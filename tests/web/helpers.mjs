@@ -168,6 +168,21 @@ export async function startServer({ args = [], env = {}, startTimeoutMs = 60000,
   return server;
 }
 
+/*
+ * Starts tests/brain/fake_openai.py (an OpenAI-compatible fake; the model
+ * name picks its behaviour, e.g. "stream:N:TEXT"); resolves to {port, stop}.
+ * It exits by itself when its stdin closes, so a crashed test leaves nothing.
+ */
+export async function startFakeLlm() {
+  const child = spawn('python3', [path.join(SOURCE_DIR, 'tests', 'brain', 'fake_openai.py')],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise((resolve, reject) => {
+    child.stdout.once('data', (d) => resolve(parseInt(String(d), 10)));
+    child.once('exit', () => reject(new Error('fake_openai.py exited before printing its port')));
+  });
+  return { port, stop: () => child.stdin.end() };
+}
+
 /* Runs `voicetutor serve ARGS` expecting it to refuse to start. */
 export async function serveExpectingFailure(args, { env = {}, timeoutMs = 30000 } = {}) {
   const child = spawn(BIN, ['serve', '--port', '0', '--quiet', ...args], {

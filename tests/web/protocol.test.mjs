@@ -9,7 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Client, SLOW, loadWs, startServer, serveExpectingFailure, requireTools,
+  Client, SLOW, loadWs, startServer, startFakeLlm, serveExpectingFailure, requireTools,
   flitePcm, streamPcm, parseWav, tmpDir, words, sleep, tail,
 } from './helpers.mjs';
 
@@ -20,6 +20,7 @@ const START_MS = 20000 * SLOW; /* a reply that needs the engines */
 const QUIET_MS = 1500; /* "nothing more arrives" */
 const KNOWN_TYPES = ['initialize', 'audio', 'text_message', 'configure_interruption', 'enable_interruption',
   'get_interruption_stats', 'get_performance_summary', 'interrupt', 'playback_position', 'ping'];
+const MANY_SCRIPTS = 'ok 日本語 مرحبا 👋🌍'; /* 33 bytes, 4 scripts */
 const EVENTS_ALL_ONLY = ['state_changed', 'response_text', 'filler_started', 'acknowledgement_started'];
 
 
@@ -253,6 +254,13 @@ test('text_message: a whole turn in JSON audio mode; nothing unprompted after re
     assert.equal(m.chunk_id, i - base + 1, 'chunk_id counts from 1 without gaps');
     audioMs += checkAudioChunk(m, c.init.sample_rate);
   });
+  /* text: the answer's words heard so far, growing; a filler carries none */
+  chunks.slice(0, firstAnswer).forEach((m) => assert.equal(m.text, '', 'a filler chunk has no answer text'));
+  answer.forEach((m, i) => {
+    if (i > 0) assert.ok(m.text.startsWith(answer[i - 1].text), `chunk ${m.chunk_id}: the spoken text only grows`);
+  });
+  assert.ok(answer[answer.length - 1].text.split(' ').length > 5, 'the last chunk carries the words spoken before it');
+  assert.ok(rs.full_text.startsWith(answer[answer.length - 1].text.split(' ')[0]), 'the words of this answer');
   /* the order of the seed: processing_started, response_start, audio, response_complete */
   const order = msgs.map((m) => m.type).filter((t) => t !== 'audio_chunk');
   assert.deepEqual(order, ['processing_started', 'response_start', 'response_complete'],
@@ -782,6 +790,184 @@ test('ten sessions at once, each with a typed turn', async () => {
   for (const c of clients) c.close();
 });
 
+/* ------------------------------------------------------------ UTF-8 */
+
+test('invalid UTF-8 from a client is bad_json and is not echoed; a long type name is cut at a character', async () => {
+  const c = await session();
+  for (const bytes of [
+    Buffer.concat([Buffer.from('{"type":"ping","x":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+    Buffer.concat([Buffer.from('{"type":"'), Buffer.from([0xe6, 0x97]), Buffer.from('"}')]), /* a cut character */
+    Buffer.concat([Buffer.from('{"type":"ping","x":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]), /* a surrogate */
+    Buffer.concat([Buffer.from('{"type":"ping","x":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')]), /* overlong */
+  ]) {
+    const from = c.log.length;
+    c.ws.send(bytes, { binary: false });
+    const idx = await c.waitIndex((e) => e.json, { from, what: 'the reply to invalid UTF-8' });
+    c.cursor = idx + 1;
+    assertError(c.log[idx].json, 'bad_json');
+    assert.doesNotMatch(c.log[idx].json.message, /\ufffd/, 'nothing of the frame is echoed');
+    assert.equal(c.closed, false, 'the socket stays open');
+    await stillWorks(c);
+  }
+  /* 40 three-byte characters: the echo is cut at 63 bytes, on a character boundary */
+  const long = '日本語'.repeat(40);
+  const unknown = await expectError(c, { type: long }, 'unknown_type');
+  assert.ok(unknown.message.includes('日本語'.repeat(7)), unknown.message.slice(0, 100));
+  assert.doesNotMatch(unknown.message, /\ufffd/);
+  assert.equal(c.closed, false, 'valid UTF-8: the client did not close the socket (1007)');
+  await stillWorks(c);
+  c.close();
+});
+
+test('\\u0000 inside a string is bad_field (not a truncated request); playback_position over a day is out_of_range', async () => {
+  const c = await session();
+  for (const raw of ['{"type":"ping\\u0000x"}', '{"type":"text_message","text":"hi\\u0000there"}',
+    '{"type":"ping","x\\u0000":1}']) {
+    await expectError(c, raw, 'bad_field');
+    await stillWorks(c);
+  }
+  /* an escaped backslash before u0000 is text, not a NUL */
+  c.send('{"type":"ping","x":"\\\\u0000"}');
+  await c.next('pong');
+  await expectError(c, { type: 'playback_position', samples: 1e15 }, 'out_of_range');
+  c.send({ type: 'playback_position', samples: c.init.sample_rate * 3600 });
+  await stillWorks(c);
+  assert.equal(c.json(0, 'processing_started').length, 0, 'nothing started a turn');
+  c.close();
+});
+
+test('long Japanese, Arabic and emoji answers: audio_chunk, response_text and response_interrupted stay valid UTF-8', async () => {
+  requireTools('python3');
+  const llm = await startFakeLlm();
+  /* about 2 KB of multi-byte text: over every byte limit the server had */
+  const own = await startServer({
+    args: ['--brain', 'llm', '-o', `base_url=http://127.0.0.1:${llm.port}/v1`, '-o', `model=stream:60:${MANY_SCRIPTS}`],
+  });
+  try {
+    const open2 = async () => {
+      const c = await Client.open(WebSocket, own.ws('/ws/audio'));
+      opened.push(c);
+      c.send({ type: 'initialize', events: 'all' });
+      c.init = await c.next('initialized', { timeoutMs: START_MS });
+      return c;
+    };
+    /* a whole answer */
+    const c = await open2();
+    c.send({ type: 'text_message', text: 'hello' });
+    await c.next('response_complete', { timeoutMs: TURN_MS * 2 });
+    assert.equal(c.closed, false, `the client kept the socket open (a split character closes it with 1007): ${JSON.stringify(c.closeInfo)}`);
+    const answer = c.json(0, 'audio_chunk').filter((m) => m.kind === 'answer');
+    const last = answer[answer.length - 1].text;
+    assert.ok(Buffer.byteLength(last) > 1000, `the spoken text grew past 1000 bytes (${Buffer.byteLength(last)})`);
+    for (const w of ['日本語', 'مرحبا', '👋🌍']) assert.ok(last.includes(w), `'${w}' in audio_chunk.text`);
+    assert.doesNotMatch(last, /\ufffd/, 'no character was cut');
+    const rt = c.json(0, 'response_text');
+    assert.ok(rt.length > 0);
+    assert.ok(rt[rt.length - 1].spoken_text.includes('👋🌍'));
+    for (const m of rt) assert.doesNotMatch(m.spoken_text, /\ufffd/);
+    assert.deepEqual(c.json(0, 'error'), []);
+    c.close();
+
+    /* cut in the middle */
+    const d = await open2();
+    const from = d.log.length;
+    d.send({ type: 'text_message', text: 'hello' });
+    let n = 0;
+    await d.waitIndex((e) => e.json?.type === 'audio_chunk' && e.json.kind === 'answer' && ++n >= 300,
+      { from, timeoutMs: START_MS * 2, what: '300 answer chunks' });
+    d.send({ type: 'interrupt' });
+    const ri = await d.next('response_interrupted', { timeoutMs: START_MS });
+    assert.ok(ri.spoken_text.endsWith('...'));
+    assert.ok(ri.unspoken_text.includes('日本語') && ri.unspoken_text.includes('👋🌍'), 'the unsaid rest, whole');
+    assert.doesNotMatch(ri.spoken_text + ri.unspoken_text, /\ufffd/);
+    await stillWorks(d);
+    assert.equal(d.closed, false);
+    d.close();
+  } finally {
+    await own.stop();
+    llm.stop();
+  }
+});
+
+/* The status line of the answer to a raw HTTP request ('' when the server closed without one) */
+async function rawStatus(port, path, headers) {
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1', () => {
+      sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${headers}\r\n`);
+    });
+    let got = '';
+    sock.setTimeout(5000 * SLOW, () => sock.destroy());
+    sock.on('data', (d) => { got += d.toString('latin1'); if (got.includes('\r\n')) sock.destroy(); });
+    sock.on('close', () => resolve(got.split('\r\n')[0]));
+    sock.on('error', () => {});
+  });
+}
+
+test('request headers over 8 KiB are answered 431 (the page and the WebSocket); the server stays up', async () => {
+  const ws = 'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n';
+  const cookie = (n) => `Cookie: a=${'x'.repeat(n)}\r\n`;
+  assert.match(await rawStatus(server.port, '/', cookie(5000)), /^HTTP\/1\.1 200/, '5 KB of headers are fine');
+  assert.match(await rawStatus(server.port, '/ws/audio', ws + cookie(5000)), /^HTTP\/1\.1 101/);
+  assert.match(await rawStatus(server.port, '/', cookie(9000)), /^HTTP\/1\.[01] 431/, 'the page: 431');
+  assert.match(await rawStatus(server.port, '/ws/audio', ws + cookie(20000)), /^HTTP\/1\.[01] 431/, 'the WebSocket: 431');
+  assert.ok(server.alive());
+  const c = await open();
+  await c.roundTrip();
+  c.close();
+});
+
+/* ------------------------------------------------------------ Origin and Host */
+
+/* Opens a WebSocket with these headers: 'open' or the HTTP status of the refusal */
+function tryOpen(url, { origin, host } = {}) {
+  return new Promise((resolve) => {
+    const opts = {};
+    if (origin) opts.origin = origin;
+    if (host) opts.headers = { Host: host };
+    const ws = new WebSocket(url, opts);
+    ws.once('open', () => { ws.close(); resolve('open'); });
+    ws.once('unexpected-response', (req, res) => { res.resume(); resolve(res.statusCode); });
+    ws.once('error', (err) => resolve(`error: ${err.message}`));
+  });
+}
+
+test('Origin and Host: only the server\'s own page (or no Origin) may connect; other origins and names are refused with 403', async () => {
+  const port = server.port;
+  const url = server.ws();
+  assert.equal(await tryOpen(url), 'open', 'no Origin: command-line and seed clients');
+  assert.equal(await tryOpen(url, { origin: `http://127.0.0.1:${port}` }), 'open', 'the page served here');
+  assert.equal(await tryOpen(url, { origin: `http://localhost:${port}`, host: `localhost:${port}` }), 'open',
+    'the page opened as localhost');
+  assert.equal(await tryOpen(url, { origin: `http://127.0.0.1:${port + 1}` }), 403, 'a page from another local port');
+  assert.equal(await tryOpen(url, { origin: 'https://evil.example' }), 403, 'a page elsewhere on the web');
+  assert.equal(await tryOpen(url, { origin: 'null' }), 403, 'a file:// page or a sandboxed frame');
+  assert.equal(await tryOpen(url, { host: `evil.example:${port}` }), 403, 'DNS rebinding: a foreign name in Host');
+  assert.equal(await tryOpen(url, { host: `evil.example:${port}`, origin: `http://evil.example:${port}` }), 403,
+    'DNS rebinding with its own origin');
+  assert.equal(await tryOpen(url, { host: `[::1]:${port}` }), 'open', 'an IP address in Host');
+  assert.ok(server.alive(), 'the server stays up');
+  /* the page itself still loads (the rules guard the WebSocket) */
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  assert.equal(res.status, 200);
+  await res.text();
+
+  /* another front end, reached by another name, with the options */
+  const other = await startServer({ args: ['--allow-origin', 'http://localhost:5173', '--allow-host', 'tutor.lan'] });
+  try {
+    const u = other.ws();
+    assert.equal(await tryOpen(u, { origin: 'http://localhost:5173' }), 'open', '--allow-origin');
+    assert.equal(await tryOpen(u, { origin: 'http://localhost:5174' }), 403, 'only that origin');
+    assert.equal(await tryOpen(u, { host: `tutor.lan:${other.port}` }), 'open', '--allow-host');
+    assert.equal(await tryOpen(u, { host: `tutor.lan:${other.port}`, origin: `http://tutor.lan:${other.port}` }), 'open',
+      'the page served under that name');
+    assert.equal(await tryOpen(u, { host: `tutor.lan.evil.example:${other.port}` }), 403, 'only that name');
+    await other.stop();
+  } finally {
+    if (other.alive()) await other.stop().catch(() => {});
+  }
+});
+
 /* ------------------------------------------------------------ access token */
 
 test('listening beyond 127.0.0.1 needs a token: without one the server refuses to start; with one, clients that give it get in', async () => {
@@ -835,6 +1021,31 @@ test('with a token, a WebSocket without it (or with a wrong one) is refused with
 });
 
 /* last: the shared server shuts down cleanly (exit 0, no sanitizer report) */
+test('tokens of any length up to 1024 bytes work whole (not cut at 127); a longer one refuses to start', async () => {
+  const env = { VOICETUTOR_TOKEN: '' };
+  const tooLong = await serveExpectingFailure(['--host', '0.0.0.0', '--token', 'k'.repeat(1025)], { env });
+  assert.notEqual(tooLong.code, 0, 'a 1025-byte token refuses to start');
+  assert.notEqual(tooLong.signal, 'timeout');
+  assert.match(tooLong.output, /1024/, 'and says the limit');
+  for (const token of ['t0K-'.repeat(75), 'x'.repeat(1024)]) {
+    const guarded = await startServer({ args: ['--host', '0.0.0.0', '--token', token], env });
+    try {
+      assert.ok(guarded.stdout.includes(`?token=${token}`), 'the printed address carries the whole token');
+      for (const wrong of [token.slice(0, 127), token.slice(0, -1), `${token}x`, `${token.slice(0, -1)}y`]) {
+        const c = new Client(WebSocket, guarded.ws(`/ws/audio?token=${wrong}`));
+        await assert.rejects(c.opened(10000 * SLOW), (err) => err.status === 401,
+          `refused with 401: a guess of ${wrong.length} bytes`);
+      }
+      const c = await Client.open(WebSocket, guarded.ws(`/ws/audio?token=${token}`));
+      await c.roundTrip();
+      c.close();
+      await guarded.stop();
+    } finally {
+      if (guarded.alive()) await guarded.stop().catch(() => {});
+    }
+  }
+});
+
 test('the server exits 0 on SIGTERM with sessions open, without a sanitizer report', async () => {
   const c = await session();
   c.send({ type: 'text_message', text: 'hello' });

@@ -1,7 +1,7 @@
 /* The talk screen: scrolling finished lines above a two-line live region
  * redrawn with ANSI, or JSON lines when stdout is not a terminal (ui.h). */
 #include "transport/console/ui.h"
-#include "util/protocol.h"
+#include "protocol/messages.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -22,13 +22,24 @@ extern "C" {
 #define VT_WS_MAX_TEXT (1024 * 1024)      /* bytes in one text message */
 #define VT_WS_MSGS_PER_S 100              /* JSON messages a second (burst as many) */
 #define VT_WS_AUDIO_SPEED 4               /* audio may arrive this much faster than real time */
+#define VT_WS_MAX_PLAYBACK_S 86400        /* playback_position: at most this much audio played */
+#define VT_WS_MAX_TOKEN 1024              /* bytes of an access token; longer ones refuse to start */
+#define VT_WS_MAX_HEADERS 8192            /* bytes of request headers; more: HTTP 431 */
+#define VT_WS_HEADER_ROOM 65535           /* what lws may hold to read them; more: closed */
 
 typedef struct vt_ws_server vt_ws_server;
 
 typedef struct vt_ws_config {
     const char *host;             /* default 127.0.0.1 */
     int port;                     /* default 8080; 0: any free port */
-    const char *token;            /* required unless host is loopback */
+    const char *token;            /* required unless host is loopback; at most VT_WS_MAX_TOKEN */
+    /* WebSocket handshakes (see ws_access.c): Origins besides the server's
+     * own page, and names besides an IP address, localhost and host that
+     * may appear in Host. Copied by vt_ws_create. */
+    const char *const *allow_origins;
+    size_t n_allow_origins;
+    const char *const *allow_hosts;
+    size_t n_allow_hosts;
     const char *web_dir;          /* the static client; default: the source tree's web/ */
     vt_runtime_config runtime;    /* engines; wake is set by the server */
     int quiet;                    /* no per-connection log lines */

@@ -1,5 +1,5 @@
 /* vt_config from a JSON object (see config_json.h). */
-#include "util/config_json.h"
+#include "protocol/config_json.h"
 #include <stddef.h>
 #include <limits.h>
 #include <math.h>
