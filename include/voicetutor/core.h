@@ -103,6 +103,9 @@ typedef struct vt_config {
     /* pacer (seed 004) */
     int pacer_lead_ms;            /* audio sent ahead of playback, default 100 */
     int tts_lookahead_ms;         /* synthesize ahead of playback at most this */
+    /* turn taking past the seeds (issue 15); every one off by default */
+    int preempt_ms;               /* 0 off; else start the answer after this much silence,
+                                     before the end-of-turn rule decides (50..2000) */
     /* identity */
     char character[64];           /* persona or lesson name in events */
     char apology[160];            /* spoken when the brain fails */

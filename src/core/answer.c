@@ -179,7 +179,7 @@ static void play_filler(vt_core *c, int index, int64_t now)
 
 static void schedule_tts(vt_core *c, int64_t now)
 {
-    if (!c->answer_active || c->tts_busy || c->n_pending == 0)
+    if (!vt__answer_live(c) || c->tts_busy || c->n_pending == 0)
         return;
     if (vt__outq_ahead_us(&c->q, now) >= (int64_t)c->cfg.tts_lookahead_ms * 1000)
         return;
@@ -193,7 +193,7 @@ static void schedule_tts(vt_core *c, int64_t now)
     c->tts_busy = true;
     c->tts_got_words = false;
     c->tts_phrase = ++c->next_phrase;
-    if (!c->response_started) {
+    if (!c->response_started && !c->draft) { /* a draft's starts when the turn ends */
         c->response_started = true;
         vt_event rs = {.type = VT_EV_RESPONSE_START, .text = c->answer_text};
         vt__event(c, &rs, now);
@@ -206,6 +206,8 @@ static void schedule_tts(vt_core *c, int64_t now)
 static void release_audio(vt_core *c, int64_t now)
 {
     outq *q = &c->q;
+    if (c->draft)
+        return; /* a preemptive answer waits for the end of the turn */
     while (q->head) {
         seg *s = q->head;
         size_t left = s->n - s->pos;
@@ -335,6 +337,8 @@ int vt_core_say(vt_core *c, const char *text, int64_t now)
         return VT_EINVAL;
     if (c->answer_active || c->state != VT_STATE_LISTENING)
         return VT_ESTATE;
+    if (c->draft)
+        vt__draft_cancel(c, now);
     vt__answer_clear(c);
     c->gen++;
     c->answer_active = true;
@@ -363,7 +367,7 @@ int vt_core_llm_token(vt_core *c, uint32_t gen, const char *tok, int64_t now)
 {
     if (!c || !tok)
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || c->llm_done)
+    if (gen != c->gen || !vt__answer_live(c) || c->llm_done)
         return VT_ESTALE;
     answer_token(c, tok, now);
     return 0;
@@ -373,7 +377,7 @@ int vt_core_llm_done(vt_core *c, uint32_t gen, int64_t now)
 {
     if (!c)
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || c->llm_done)
+    if (gen != c->gen || !vt__answer_live(c) || c->llm_done)
         return VT_ESTALE;
     answer_done(c, now);
     return 0;
@@ -383,7 +387,7 @@ int vt_core_llm_error(vt_core *c, uint32_t gen, const char *msg, int64_t now)
 {
     if (!c)
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || c->llm_done)
+    if (gen != c->gen || !vt__answer_live(c) || c->llm_done)
         return VT_ESTALE;
     error_event(c, "llm_error", msg ? msg : "the brain failed", now);
     drain_phrases(c, true);
@@ -402,7 +406,7 @@ int vt_core_tts_audio(vt_core *c, uint32_t gen, uint32_t phrase, const int16_t *
 {
     if (!c || (!pcm && n) || (!words && n_words))
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || !c->tts_busy || phrase != c->tts_phrase)
+    if (gen != c->gen || !vt__answer_live(c) || !c->tts_busy || phrase != c->tts_phrase)
         return VT_ESTALE;
     if (n == 0)
         return 0;
@@ -459,7 +463,7 @@ int vt_core_tts_done(vt_core *c, uint32_t gen, uint32_t phrase, int64_t now)
 {
     if (!c)
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || !c->tts_busy || phrase != c->tts_phrase)
+    if (gen != c->gen || !vt__answer_live(c) || !c->tts_busy || phrase != c->tts_phrase)
         return VT_ESTALE;
     if (!c->tts_got_words)
         spread_words(c, phrase);
@@ -472,7 +476,7 @@ int vt_core_tts_error(vt_core *c, uint32_t gen, uint32_t phrase, const char *msg
 {
     if (!c)
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || !c->tts_busy || phrase != c->tts_phrase)
+    if (gen != c->gen || !vt__answer_live(c) || !c->tts_busy || phrase != c->tts_phrase)
         return VT_ESTALE;
     /* the phrase will not be spoken: take it out of the plan */
     c->plan_len = c->plan_len_before;

@@ -45,6 +45,7 @@ void vt_config_default(vt_config *cfg)
     cfg->phrase_max_chars = 200;
     cfg->pacer_lead_ms = 100;
     cfg->tts_lookahead_ms = 3000;
+    cfg->preempt_ms = 0;
     copy_str(cfg->character, sizeof cfg->character, "tutor");
     copy_str(cfg->apology, sizeof cfg->apology,
              "Sorry, I could not come up with an answer just now. Please try again.");
@@ -78,7 +79,8 @@ void vt_config_default(vt_config *cfg)
     X(phrase_min_chars, 1, 1000)              \
     X(phrase_max_chars, 20, 2000)             \
     X(pacer_lead_ms, 0, 2000)                 \
-    X(tts_lookahead_ms, 200, 60000)
+    X(tts_lookahead_ms, 200, 60000)           \
+    X(preempt_ms, 0, 2000)
 
 #define RANGE_INDEX(field, lo, hi) RANGE_##field,
 enum { VT_RANGE_TABLE(RANGE_INDEX) N_RANGES };
@@ -165,6 +167,12 @@ int vt_config_validate(const vt_config *cfg, char *err, size_t errlen)
     }
     CHECK_RANGE(pacer_lead_ms);
     CHECK_RANGE(tts_lookahead_ms);
+    CHECK_RANGE(preempt_ms);
+    if (cfg->preempt_ms > 0 && cfg->preempt_ms < 50) {
+        snprintf(err, errlen, "preempt_ms: %d is too short (0 for off, or 50 to 2000)",
+                 cfg->preempt_ms);
+        return VT_EINVAL;
+    }
     return 0;
 }
 

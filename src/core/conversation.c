@@ -118,6 +118,7 @@ int vt__str_append(char **buf, size_t *len, size_t *cap, const char *s)
 void vt__pump(vt_core *c, int64_t now)
 {
     do {
+        vt__preempt_pump(c, now);
         vt__answer_pump(c, now);
     } while (vt__check_turn_end(c, now));
 }
@@ -141,6 +142,9 @@ int64_t vt_core_next_deadline(const vt_core *c)
     }
     const char *why = "";
     int64_t t = vt__turn_deadline(c, &why);
+    if (t < d)
+        d = t;
+    t = vt__preempt_deadline(c);
     if (t < d)
         d = t;
     return d;
@@ -207,6 +211,7 @@ void vt_core_destroy(vt_core *c)
     free(c->answer_text);
     free(c->turn_text);
     free(c->word_end_abs);
+    free(c->draft_text);
     free(c);
 }
 

@@ -105,6 +105,7 @@ void vt__transcript_init(transcript *t);
 void vt__transcript_free(transcript *t);
 int vt__transcript_add(transcript *t, vt_role role, const char *text, const char *unspoken,
                    int interrupted);
+int vt__transcript_pop(transcript *t, vt_role role, const char *text);
 size_t vt__transcript_memory(const transcript *t);
 
 /* ---- metrics.c ---------------------------------------------------------- */
@@ -186,6 +187,13 @@ struct vt_core {
     bool has_playback;         /* the client reports its playback position */
     uint64_t playback;
 
+    /* a preemptive answer (cfg.preempt_ms): begun on the text so far while
+     * the end-of-turn rule still decides; nothing of it is released until
+     * the turn ends with the same text, else it is cancelled by generation */
+    bool draft;
+    char *draft_text;          /* the user turn it answers (also in memory) */
+    int64_t draft_voice_us;    /* the person's last voice when it began */
+
     /* filler */
     bool filler_wait;
     bool filler_held;             /* chosen, waiting for filler_play_us */
@@ -226,7 +234,18 @@ int64_t vt__turn_deadline(const vt_core *c, const char **why);
 /* True when a late final's stand-in was taken: run the timers again. */
 bool vt__check_turn_end(vt_core *c, int64_t now);
 
+/* Preemptive answers: start, restart or drop the draft answer (before the
+ * end of turn in every pump); commit it when the turn ends with its text. */
+void vt__preempt_pump(vt_core *c, int64_t now);
+int64_t vt__preempt_deadline(const vt_core *c);
+void vt__draft_cancel(vt_core *c, int64_t now);
+
 /* answer.c: the output side */
+/* The answer takes tokens and synthesizes: active, or a draft. */
+static inline bool vt__answer_live(const vt_core *c)
+{
+    return c->answer_active || c->draft;
+}
 void vt__answer_clear(vt_core *c);
 /* Cut the answer at what was heard (memory, then clear); *said and *rest
  * are malloc'd (or NULL) for the caller to free. */

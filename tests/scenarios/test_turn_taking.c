@@ -1,0 +1,174 @@
+/*
+ * Scenario tests of turn taking past the seeds (issue 15), in virtual time:
+ * preemptive answers, resume after a false interruption, backchannels and a
+ * minimum of words, ducking, think time. Each behaviour is also run with its
+ * setting off (the default), where the seeds' behaviour must be unchanged.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+#include "sim/sim.h"
+
+static vt_sim *run(const char *json)
+{
+    char err[512] = "";
+    vt_sim *s = NULL;
+    if (vt_sim_load_string(json, ".", "test", &s, err, sizeof err))
+        fail_msg("load: %s", err);
+    if (vt_sim_run(s, err, sizeof err))
+        fail_msg("run: %s", err);
+    return s;
+}
+
+static const vt_sim_record *nth(const vt_sim *s, const char *type, int n)
+{
+    const vt_sim_record *r;
+    size_t k = vt_sim_records(s, &r);
+    for (size_t i = 0; i < k; i++)
+        if (strcmp(r[i].type, type) == 0 && n-- == 0)
+            return &r[i];
+    return NULL;
+}
+
+static int count(const vt_sim *s, const char *type)
+{
+    int n = 0;
+    while (nth(s, type, n))
+        n++;
+    return n;
+}
+
+static double t_of(const vt_sim *s, const char *type, int n)
+{
+    const vt_sim_record *r = nth(s, type, n);
+    return r ? r->t : -1;
+}
+
+static const char *field(const vt_sim *s, const char *type, int n, const char *key)
+{
+    static char buf[1024];
+    const vt_sim_record *r = nth(s, type, n);
+    if (!r)
+        return "";
+    cJSON *o = cJSON_Parse(r->json);
+    const cJSON *v = cJSON_GetObjectItem(o, key);
+    if (cJSON_IsString(v))
+        snprintf(buf, sizeof buf, "%s", v->valuestring);
+    else if (cJSON_IsNumber(v))
+        snprintf(buf, sizeof buf, "%g", v->valuedouble);
+    else
+        buf[0] = 0;
+    cJSON_Delete(o);
+    return buf;
+}
+
+static double t_enter(const vt_sim *s, const char *state, int n)
+{
+    const vt_sim_record *r;
+    size_t k = vt_sim_records(s, &r);
+    char want[64];
+    snprintf(want, sizeof want, "\"to\":\"%s\"", state);
+    for (size_t i = 0; i < k; i++)
+        if (strcmp(r[i].type, "transition") == 0 && strstr(r[i].json, want) && n-- == 0)
+            return r[i].t;
+    return -1;
+}
+
+/* Mean absolute output between a and b seconds. */
+static double energy(const vt_sim *s, double a, double b)
+{
+    size_t n;
+    int rate;
+    const int16_t *o = vt_sim_output(s, &n, &rate);
+    double e = 0;
+    size_t i0 = (size_t)(a * rate), i1 = (size_t)(b * rate);
+    for (size_t i = i0; i < i1 && i < n; i++)
+        e += fabs((double)o[i]);
+    return i1 > i0 ? e / (double)(i1 - i0) : 0;
+}
+
+/* ---- preemptive answers (preempt_ms) ---------------------------------------- */
+
+#define SEVEN(cfg, first_token)                                                              \
+    "{\"config\":{\"filler_enabled\":false" cfg "},"                                         \
+    "\"user\":[{\"at\":0.5,\"text\":\"what is seven times eight\",\"ms\":1500}],"            \
+    "\"brain\":{\"replies\":[{\"text\":\"Seven times eight is fifty six.\","                 \
+    "\"first_token_ms\":" first_token ",\"token_ms\":10}]},\"duration\":6}"
+
+static void preempt_off_the_answer_starts_at_the_end_of_turn(void **st)
+{
+    (void)st;
+    vt_sim *s = run(SEVEN("", "300"));
+    assert_true(fabs(t_of(s, "engine.llm_start", 0) - 2.5) < 0.03);
+    /* 0.5 s rule + 300 ms first token + 50 ms of tokens + synthesis */
+    assert_true(t_enter(s, "RESPONDING", 0) > 2.5 + 0.35);
+    vt_sim_free(s);
+}
+
+static void preempt_first_audio_leaves_when_the_turn_ends(void **st)
+{
+    (void)st;
+    vt_sim *s = run(SEVEN(",\"preempt_ms\":150", "300"));
+    /* begun 150 ms into the silence, on the interim text */
+    assert_true(fabs(t_of(s, "engine.llm_start", 0) - 2.15) < 0.03);
+    assert_string_equal(field(s, "engine.llm_start", 0, "text"), "what is seven times eight");
+    assert_int_equal(count(s, "engine.llm_start"), 1);
+    double te = t_of(s, "processing_started", 0);
+    assert_true(fabs(te - 2.5) < 0.03);      /* the rule still decides */
+    assert_true(energy(s, 0, te) == 0);      /* nothing was heard before it */
+    assert_true(t_enter(s, "RESPONDING", 0) - te < 0.05);
+    /* memory holds the turn once */
+    const vt_turn *t;
+    size_t n = vt_core_history(vt_sim_core(s), &t);
+    assert_int_equal(n, 2);
+    assert_int_equal(t[0].role, VT_ROLE_USER);
+    assert_string_equal(t[0].text, "what is seven times eight");
+    assert_string_equal(t[1].text, "Seven times eight is fifty six.");
+    vt_sim_free(s);
+}
+
+static void preempt_restarts_when_the_person_goes_on(void **st)
+{
+    (void)st;
+    vt_sim *s = run("{\"config\":{\"filler_enabled\":false,\"preempt_ms\":150},"
+                    "\"user\":[{\"at\":0.5,\"text\":\"what is the capital of\",\"ms\":1500},"
+                    "{\"at\":3.0,\"text\":\"france\",\"ms\":600}],"
+                    "\"brain\":{\"replies\":[{\"text\":\"Paris.\",\"first_token_ms\":100}]},"
+                    "\"duration\":8}");
+    assert_true(count(s, "engine.llm_start") >= 2);
+    assert_string_equal(field(s, "engine.llm_start", 0, "text"), "what is the capital of");
+    int k = count(s, "engine.llm_start");
+    assert_string_equal(field(s, "engine.llm_start", k - 1, "text"),
+                        "what is the capital of france");
+    /* the first was cancelled by generation when the person went on */
+    assert_true(count(s, "engine.cancel") >= 1);
+    assert_true(t_of(s, "engine.cancel", 0) > 3.0 && t_of(s, "engine.cancel", 0) < 3.2);
+    assert_int_equal(count(s, "processing_started"), 1);
+    assert_string_equal(field(s, "processing_started", 0, "text"),
+                        "what is the capital of france");
+    assert_true(energy(s, 0, t_of(s, "processing_started", 0)) == 0);
+    const vt_turn *t;
+    size_t n = vt_core_history(vt_sim_core(s), &t);
+    assert_int_equal(n, 2);
+    assert_string_equal(t[0].text, "what is the capital of france");
+    assert_string_equal(t[1].text, "Paris.");
+    vt_sim_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(preempt_off_the_answer_starts_at_the_end_of_turn),
+        cmocka_unit_test(preempt_first_audio_leaves_when_the_turn_ends),
+        cmocka_unit_test(preempt_restarts_when_the_person_goes_on),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
