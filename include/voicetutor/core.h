@@ -106,6 +106,11 @@ typedef struct vt_config {
     /* turn taking past the seeds (issue 15); every one off by default */
     int preempt_ms;               /* 0 off; else start the answer after this much silence,
                                      before the end-of-turn rule decides (50..2000) */
+    char backchannels[VT_MAX_COMMANDS][VT_MAX_COMMAND_LEN]; /* "uh huh", "mhm"... (none: off):
+                                     speech that says only these never interrupts */
+    int n_backchannels;
+    int interrupt_min_words;      /* 0: sustained speech alone interrupts (seed 003); else it
+                                     also needs this many recognised words (1..20) */
     /* identity */
     char character[64];           /* persona or lesson name in events */
     char apology[160];            /* spoken when the brain fails */
@@ -117,6 +122,12 @@ void vt_config_default(vt_config *cfg);
 int vt_config_validate(const vt_config *cfg, char *err, size_t errlen);
 /* Replace the command list from a comma separated string ("stop,wait"). */
 int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t errlen);
+/* The same for cfg.backchannels ("" turns the filter off). A suggested list:
+ * VT_BACKCHANNELS_SUGGESTED. */
+int vt_config_set_backchannels(vt_config *cfg, const char *csv, char *err, size_t errlen);
+#define VT_BACKCHANNELS_SUGGESTED \
+    "uh huh,mhm,mm hmm,hmm,yeah,yes,yep,okay,ok,right,i see,sure,got it,alright"
+
 /* The settable numeric ranges of vt_config, by field name ("interrupt_threshold",
  * "interrupt_cooldown_ms", ... every field config.c range-checks); ends with {NULL}.
  * Bounds are inclusive and in the field's own unit (ms fields in ms). One table

@@ -40,6 +40,15 @@ size_t vt__text_norm_word(const char *in, size_t len, char *out, size_t cap);
 size_t vt__text_count_words(const char *s);
 /* Byte offset just past the first k whitespace tokens of s. */
 size_t vt__text_prefix_words(const char *s, size_t k);
+/* Speech interruptions that need words (cfg.n_backchannels or
+ * cfg.interrupt_min_words): may this recognised text interrupt? It needs at
+ * least interrupt_min_words words (at least one) and a word that is not a
+ * backchannel ("uh huh", "mhm", ...). */
+static inline bool vt__speech_needs_words(const vt_config *cfg)
+{
+    return cfg->n_backchannels > 0 || cfg->interrupt_min_words > 0;
+}
+bool vt__text_may_interrupt(const vt_config *cfg, const char *text);
 
 /* ---- phrase.c: LLM tokens -> TTS phrases (seed 004) -------------------- */
 typedef struct phrase_buf {
@@ -129,6 +138,8 @@ typedef struct utt {
     bool belongs;         /* part of the person's next / current turn */
     bool during_answer;   /* began while the tutor was answering */
     bool triggered;       /* this utterance interrupted the tutor */
+    bool sustained;       /* loud and long enough to interrupt, waiting for words */
+    double sus_conf, sus_energy;
     int64_t start_us, end_us;
     char *text;           /* final (stripped) */
     char *partial;

@@ -170,3 +170,44 @@ int vt_judge_heuristic(const char *text)
             return 0;
     return 1;
 }
+
+/* Is the normalized text nothing but backchannel phrases ("uh huh yeah")?
+ * Phrases match as whole words, the longest first at each position. */
+static bool only_backchannels(const vt_config *cfg, const char *norm)
+{
+    size_t pos = 0, n = strlen(norm);
+    if (cfg->n_backchannels == 0 || n == 0)
+        return false;
+    while (pos < n) {
+        size_t best = 0;
+        for (int b = 0; b < cfg->n_backchannels; b++) {
+            size_t l = strlen(cfg->backchannels[b]);
+            if (l > best && cfg->backchannels[b][0] && match_at(norm, pos, cfg->backchannels[b]))
+                best = l;
+        }
+        if (!best) {
+            /* the rest may be how a backchannel begins ("uh" of "uh huh", "i" of "i see"):
+             * interim text, so not yet a reason to interrupt */
+            size_t rest = n - pos;
+            for (int b = 0; b < cfg->n_backchannels; b++)
+                if (strlen(cfg->backchannels[b]) > rest &&
+                    strncmp(cfg->backchannels[b], norm + pos, rest) == 0 &&
+                    cfg->backchannels[b][rest] == ' ')
+                    return true;
+            return false;
+        }
+        pos += best;
+        while (pos < n && norm[pos] == ' ')
+            pos++;
+    }
+    return true;
+}
+
+bool vt__text_may_interrupt(const vt_config *cfg, const char *text)
+{
+    char norm[1024];
+    vt__text_norm_word(text ? text : "", text ? strlen(text) : 0, norm, sizeof norm);
+    size_t words = vt__text_count_words(norm);
+    size_t need = cfg->interrupt_min_words > 0 ? (size_t)cfg->interrupt_min_words : 1;
+    return words >= need && !only_backchannels(cfg, norm);
+}

@@ -48,6 +48,29 @@ static utt *utt_new(vt_core *c)
     return u;
 }
 
+/* ---- speech interruptions that need words --------------------------------- */
+
+/* Sustained speech over the tutor interrupts once its words may (not only
+ * backchannels, at least interrupt_min_words); the key and commands never wait. */
+static void speech_words_check(vt_core *c, utt *u, const char *text, int64_t now)
+{
+    if (!u->sustained || u->belongs || !c->answer_active || !text ||
+        !vt__text_may_interrupt(&c->cfg, text))
+        return;
+    if (vt__try_interrupt(c, VT_TRIGGER_SPEECH, u->sus_conf, u->sus_energy, now, now)) {
+        u->belongs = true;
+        u->triggered = true;
+    }
+}
+
+static utt *utt_open_latest(vt_core *c)
+{
+    for (int i = c->n_utts - 1; i >= 0; i--)
+        if (c->utts[i].open)
+            return &c->utts[i];
+    return NULL;
+}
+
 /* ---- audio: VAD segments ------------------------------------------------ */
 
 static void on_vad_frame(vt_core *c, vad_edge edge, int64_t end_us, int64_t now)
@@ -74,8 +97,17 @@ static void on_vad_frame(vt_core *c, vad_edge edge, int64_t end_us, int64_t now)
         if (v->conf >= c->cfg.interrupt_threshold)
             c->above_ms += frame_ms;
         if (c->above_ms >= c->cfg.min_speech_ms && v->conf >= c->cfg.interrupt_threshold &&
-            c->answer_active)
-            vt__try_interrupt(c, VT_TRIGGER_SPEECH, v->conf, v->energy, now, now);
+            c->answer_active) {
+            utt *u = vt__speech_needs_words(&c->cfg) ? utt_open_latest(c) : NULL;
+            if (!vt__speech_needs_words(&c->cfg)) {
+                vt__try_interrupt(c, VT_TRIGGER_SPEECH, v->conf, v->energy, now, now);
+            } else if (u && !u->sustained && !u->belongs) {
+                u->sustained = true;
+                u->sus_conf = v->conf;
+                u->sus_energy = v->energy;
+                speech_words_check(c, u, u->partial, now);
+            }
+        }
     } else {
         c->above_ms = 0;
     }
@@ -146,6 +178,8 @@ int vt_core_stt_partial(vt_core *c, uint32_t id, const char *text, int64_t now)
     if (u->during_answer && !u->belongs) {
         /* interrupt_only: this text feeds only the interruption detector */
         command_check(c, text, now);
+        if (!u->belongs)
+            speech_words_check(c, u, text, now);
     } else if (u->belongs && *text) {
         char clean[1024];
         if (u->during_answer)
@@ -173,8 +207,11 @@ int vt__take_final(vt_core *c, uint32_t id, const char *text, int64_t now)
     utt *u = utt_find(c, id);
     if (!u || u->has_final)
         return VT_ESTALE; /* gone, or its interim text already stood in */
-    if (u->during_answer && !u->belongs)
+    if (u->during_answer && !u->belongs) {
         command_check(c, text, now); /* may make u belong (interruption) */
+        if ((u = utt_find(c, id)) != NULL && !u->belongs)
+            speech_words_check(c, u, text, now);
+    }
     u = utt_find(c, id);
     if (!u)
         return 0;

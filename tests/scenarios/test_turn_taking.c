@@ -163,12 +163,99 @@ static void preempt_restarts_when_the_person_goes_on(void **st)
     vt_sim_free(s);
 }
 
+/* ---- backchannels and a minimum of words ------------------------------------------ */
+
+#define LONG_ANSWER                                                                          \
+    "\"text\": \"Photosynthesis is how plants make food from light. They take in water and " \
+    "carbon dioxide, and with the energy of sunlight they turn them into sugar. Oxygen is "  \
+    "released as a by-product, which is the air we breathe. It happens in the leaves.\""
+
+/* The answer plays from about 2.8 s to past 14 s. */
+#define ANSWERING(extra_user, cfg)                                                          \
+    "{\"config\":{" cfg "},\"user\":[{\"at\":0.5,\"text\":\"tell me about plants\","      \
+    "\"ms\":1500}" extra_user "],\"brain\":{\"replies\":[{" LONG_ANSWER "}]},\"duration\":18}"
+
+#define BACKCH "\"backchannels\":\"uh huh,mhm,yeah,okay,right,i see\""
+
+static void backchannel_interrupts_without_the_filter(void **st)
+{
+    (void)st;
+    vt_sim *s = run(ANSWERING(",{\"at\":5.0,\"text\":\"uh huh\",\"ms\":600}",
+                              "\"interrupt_mode\":\"speech\""));
+    assert_int_equal(count(s, "interruption_detected"), 1);
+    vt_sim_free(s);
+}
+
+static void backchannels_do_not_interrupt_with_the_filter(void **st)
+{
+    (void)st;
+    vt_sim *s = run(ANSWERING(",{\"at\":5.0,\"text\":\"uh huh\",\"ms\":600},"
+                              "{\"at\":7.0,\"text\":\"i see\",\"ms\":500},"
+                              "{\"at\":9.0,\"text\":\"yeah\",\"ms\":400}",
+                              "\"interrupt_mode\":\"speech\"," BACKCH));
+    assert_int_equal(count(s, "interruption_detected"), 0);
+    assert_true(energy(s, 10.0, 11.0) > 100); /* the answer went on */
+    /* kept in memory as notes, not turns */
+    const vt_turn *t;
+    size_t n = vt_core_history(vt_sim_core(s), &t);
+    int notes = 0;
+    for (size_t i = 0; i < n; i++)
+        if (t[i].role == VT_ROLE_NOTE && strstr(t[i].text, "the learner said"))
+            notes++;
+    assert_int_equal(notes, 3);
+    assert_int_equal(count(s, "processing_started"), 1);
+    vt_sim_free(s);
+}
+
+static void real_interruption_still_interrupts_with_the_filter(void **st)
+{
+    (void)st;
+    vt_sim *s = run(ANSWERING(",{\"at\":5.0,\"text\":\"yeah but what about animals\","
+                              "\"ms\":1600}",
+                              "\"interrupt_mode\":\"speech\"," BACKCH));
+    assert_int_equal(count(s, "interruption_detected"), 1);
+    double ti = t_of(s, "interruption_detected", 0);
+    /* it waits for a word that is not a backchannel: later than 250 ms */
+    assert_true(ti > 5.25 && ti < 6.0);
+    assert_string_equal(field(s, "interruption_detected", 0, "trigger"), "speech");
+    assert_string_equal(field(s, "processing_started", 1, "text"),
+                        "yeah but what about animals");
+    vt_sim_free(s);
+}
+
+static void minimum_words_for_speech_but_not_for_commands_or_keys(void **st)
+{
+    (void)st;
+    /* two words are under the minimum of three; "stop" and the key still count */
+    vt_sim *s = run(ANSWERING(",{\"at\":4.0,\"text\":\"oh nice\",\"ms\":700},"
+                              "{\"at\":6.0,\"text\":\"no i mean animals\",\"ms\":1400}",
+                              "\"interrupt_mode\":\"speech\",\"interrupt_min_words\":3"));
+    assert_int_equal(count(s, "interruption_detected"), 1);
+    assert_true(t_of(s, "interruption_detected", 0) > 6.25);
+    vt_sim_free(s);
+    s = run(ANSWERING(",{\"at\":5.0,\"text\":\"stop\",\"ms\":400}",
+                      "\"interrupt_mode\":\"both\",\"interrupt_min_words\":3," BACKCH));
+    assert_int_equal(count(s, "interruption_detected"), 1);
+    assert_string_equal(field(s, "interruption_detected", 0, "trigger"), "command");
+    vt_sim_free(s);
+    s = run("{\"config\":{\"interrupt_min_words\":5," BACKCH "},\"user\":[{\"at\":0.5,"
+            "\"text\":\"tell me about plants\",\"ms\":1500}],\"keys\":[5.0],\"brain\":"
+            "{\"replies\":[{" LONG_ANSWER "}]},\"duration\":10}");
+    assert_int_equal(count(s, "interruption_detected"), 1);
+    assert_true(fabs(t_of(s, "interruption_detected", 0) - 5.0) < 0.001);
+    vt_sim_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(preempt_off_the_answer_starts_at_the_end_of_turn),
         cmocka_unit_test(preempt_first_audio_leaves_when_the_turn_ends),
         cmocka_unit_test(preempt_restarts_when_the_person_goes_on),
+        cmocka_unit_test(backchannel_interrupts_without_the_filter),
+        cmocka_unit_test(backchannels_do_not_interrupt_with_the_filter),
+        cmocka_unit_test(real_interruption_still_interrupts_with_the_filter),
+        cmocka_unit_test(minimum_words_for_speech_but_not_for_commands_or_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
