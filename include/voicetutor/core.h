@@ -111,6 +111,9 @@ typedef struct vt_config {
     int n_backchannels;
     int interrupt_min_words;      /* 0: sustained speech alone interrupts (seed 003); else it
                                      also needs this many recognised words (1..20) */
+    int resume_ms;                /* 0 off; else when speech stopped the tutor and no words
+                                     come within this, the answer resumes from the word it
+                                     was cut in (300..10000) */
     /* identity */
     char character[64];           /* persona or lesson name in events */
     char apology[160];            /* spoken when the brain fails */

@@ -55,6 +55,7 @@ void vt__answer_clear(vt_core *c)
     c->plan_word_off = 0;
     c->has_playback = false;
     c->response_started = false;
+    c->skip_first_metric = false;
 }
 
 static int pending_push(vt_core *c, char *phrase)
@@ -134,10 +135,12 @@ static char *unspoken_rest(vt_core *c, size_t heard)
  * were heard, then "...", with the unspoken rest aside and a note; the
  * answer's state is cleared. *said and *rest (either may be NULL when out of
  * memory) are the caller's to free. */
-void vt__answer_cut(vt_core *c, char **said_out, char **rest_out)
+void vt__answer_cut(vt_core *c, char **said_out, char **rest_out, char **heard_out)
 {
     size_t heard = words_heard(c);
     size_t off = vt__text_prefix_words(c->plan ? c->plan : "", heard);
+    if (heard_out)
+        *heard_out = strndup(c->plan ? c->plan : "", off);
     char *said = malloc(off + 4);
     char *rest = unspoken_rest(c, heard);
     *said_out = said;
@@ -220,13 +223,15 @@ static void release_audio(vt_core *c, int64_t now)
             break;
         if (s->kind != VT_AUDIO_ACK && c->answer_active && !c->first_audio) {
             c->first_audio = true;
-            c->m.last_first_audio_ms = (double)(now - c->speech_end_us) / 1000.0;
+            if (!c->skip_first_metric)
+                c->m.last_first_audio_ms = (double)(now - c->speech_end_us) / 1000.0;
         }
         if (s->kind == VT_AUDIO_ANSWER) {
             c->chunks_sent++;
             if (!c->first_answer_audio) {
                 c->first_answer_audio = true;
-                c->m.last_first_answer_ms = (double)(now - c->speech_end_us) / 1000.0;
+                if (!c->skip_first_metric)
+                    c->m.last_first_answer_ms = (double)(now - c->speech_end_us) / 1000.0;
                 vt__set_state(c, VT_STATE_RESPONDING, "answer audio started", now);
             }
         }
@@ -331,6 +336,34 @@ static void answer_done(vt_core *c, int64_t now)
     vt__pump(c, now);
 }
 
+void vt__answer_resume(vt_core *c, const char *heard, const char *rest, const char *cut,
+                       int64_t now)
+{
+    /* the interruption is undone in memory: the cut entry and its note go,
+     * and the whole answer is written once when it completes or is cut again */
+    vt__transcript_pop(&c->tr, VT_ROLE_NOTE, NOTE_INTERRUPTED);
+    vt__transcript_pop(&c->tr, VT_ROLE_ASSISTANT, cut);
+    vt__answer_clear(c);
+    c->gen++;
+    c->answer_active = true;
+    c->speech_end_us = now;
+    c->skip_first_metric = true;
+    c->first_audio = c->first_answer_audio = false;
+    c->chunks_sent = c->total_chunks = 0;
+    if (heard && heard[0]) {
+        vt__str_append(&c->plan, &c->plan_len, &c->plan_cap, heard);
+        for (size_t k = vt__text_count_words(heard); k > 0; k--)
+            record_word(c, 0); /* heard already */
+        c->plan_word_off = c->plan_len;
+    }
+    vt__set_state(c, VT_STATE_THINKING, "resuming after a false interruption", now);
+    vt__str_append(&c->answer_text, &c->answer_len, &c->answer_cap, rest);
+    vt__phrase_push(&c->pb, rest);
+    drain_phrases(c, true);
+    c->llm_done = true;
+    vt__answer_pump(c, now);
+}
+
 int vt_core_say(vt_core *c, const char *text, int64_t now)
 {
     if (!c || !text || !text[0])
@@ -339,6 +372,7 @@ int vt_core_say(vt_core *c, const char *text, int64_t now)
         return VT_ESTATE;
     if (c->draft)
         vt__draft_cancel(c, now);
+    vt__resume_clear(c);
     vt__answer_clear(c);
     c->gen++;
     c->answer_active = true;

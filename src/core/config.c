@@ -48,6 +48,7 @@ void vt_config_default(vt_config *cfg)
     cfg->preempt_ms = 0;
     cfg->n_backchannels = 0;
     cfg->interrupt_min_words = 0;
+    cfg->resume_ms = 0;
     copy_str(cfg->character, sizeof cfg->character, "tutor");
     copy_str(cfg->apology, sizeof cfg->apology,
              "Sorry, I could not come up with an answer just now. Please try again.");
@@ -84,7 +85,8 @@ void vt_config_default(vt_config *cfg)
     X(tts_lookahead_ms, 200, 60000)           \
     X(preempt_ms, 0, 2000)                    \
     X(n_backchannels, 0, VT_MAX_COMMANDS)     \
-    X(interrupt_min_words, 0, 20)
+    X(interrupt_min_words, 0, 20)             \
+    X(resume_ms, 0, 10000)
 
 #define RANGE_INDEX(field, lo, hi) RANGE_##field,
 enum { VT_RANGE_TABLE(RANGE_INDEX) N_RANGES };
@@ -174,6 +176,12 @@ int vt_config_validate(const vt_config *cfg, char *err, size_t errlen)
     CHECK_RANGE(preempt_ms);
     CHECK_RANGE(n_backchannels);
     CHECK_RANGE(interrupt_min_words);
+    CHECK_RANGE(resume_ms);
+    if (cfg->resume_ms > 0 && cfg->resume_ms < 300) {
+        snprintf(err, errlen, "resume_ms: %d is too short (0 for off, or 300 to 10000)",
+                 cfg->resume_ms);
+        return VT_EINVAL;
+    }
     if (cfg->preempt_ms > 0 && cfg->preempt_ms < 50) {
         snprintf(err, errlen, "preempt_ms: %d is too short (0 for off, or 50 to 2000)",
                  cfg->preempt_ms);

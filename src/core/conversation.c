@@ -120,6 +120,7 @@ void vt__pump(vt_core *c, int64_t now)
     do {
         vt__preempt_pump(c, now);
         vt__answer_pump(c, now);
+        vt__resume_pump(c, now);
     } while (vt__check_turn_end(c, now));
 }
 
@@ -145,6 +146,9 @@ int64_t vt_core_next_deadline(const vt_core *c)
     if (t < d)
         d = t;
     t = vt__preempt_deadline(c);
+    if (t < d)
+        d = t;
+    t = vt__resume_deadline(c);
     if (t < d)
         d = t;
     return d;
@@ -212,6 +216,7 @@ void vt_core_destroy(vt_core *c)
     free(c->turn_text);
     free(c->word_end_abs);
     free(c->draft_text);
+    vt__resume_clear(c);
     free(c);
 }
 

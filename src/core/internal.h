@@ -205,6 +205,14 @@ struct vt_core {
     char *draft_text;          /* the user turn it answers (also in memory) */
     int64_t draft_voice_us;    /* the person's last voice when it began */
 
+    /* resume after a false interruption (cfg.resume_ms) */
+    bool resume_pending;
+    int64_t resume_at_us;
+    char *resume_heard;        /* the heard part of the cut answer, as planned */
+    char *resume_rest;         /* from the word it was cut in */
+    char *resume_cut;          /* its entry in memory ("...heard..."), taken back */
+    bool skip_first_metric;    /* a resumed answer is not end of speech to first audio */
+
     /* filler */
     bool filler_wait;
     bool filler_held;             /* chosen, waiting for filler_play_us */
@@ -260,7 +268,15 @@ static inline bool vt__answer_live(const vt_core *c)
 void vt__answer_clear(vt_core *c);
 /* Cut the answer at what was heard (memory, then clear); *said and *rest
  * are malloc'd (or NULL) for the caller to free. */
-void vt__answer_cut(vt_core *c, char **said, char **rest);
+void vt__answer_cut(vt_core *c, char **said, char **rest, char **heard);
+/* Speak the rest of a cut answer as an answer of its own, the heard part
+ * kept as heard, so memory holds the whole answer once. */
+void vt__answer_resume(vt_core *c, const char *heard, const char *rest, const char *cut,
+                       int64_t now);
+/* Resume after a false interruption: forget it, or resume when it is due. */
+void vt__resume_clear(vt_core *c);
+void vt__resume_pump(vt_core *c, int64_t now);
+int64_t vt__resume_deadline(const vt_core *c);
 void vt__answer_pump(vt_core *c, int64_t now);
 
 /* utterance.c: the person's utterances */

@@ -43,8 +43,21 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
     c->have_interrupted = true;
 
     /* 2. memory: only what was heard, then "...", and a note */
-    char *said = NULL, *rest = NULL;
-    vt__answer_cut(c, &said, &rest);
+    char *said = NULL, *rest = NULL, *heard = NULL;
+    vt__answer_cut(c, &said, &rest, &heard);
+    vt__resume_clear(c);
+    if (trig == VT_TRIGGER_SPEECH && c->cfg.resume_ms > 0 && said && rest && rest[0] && heard) {
+        /* perhaps a cough or a door: resume if no words come (resume_pump) */
+        c->resume_pending = true;
+        c->resume_at_us = now + (int64_t)c->cfg.resume_ms * 1000;
+        c->resume_heard = heard;
+        c->resume_rest = strdup(rest);
+        c->resume_cut = strdup(said);
+        heard = NULL;
+        if (!c->resume_rest || !c->resume_cut)
+            vt__resume_clear(c);
+    }
+    free(heard);
 
     /* 3. the person's ongoing speech belongs to their next turn */
     for (int i = 0; i < c->n_utts; i++)
@@ -140,8 +153,6 @@ int vt_core_key(vt_core *c, int64_t now)
     vt__pump(c, now);
     return rc;
 }
-
-/* ---- end of turn -------------------------------------------------------- */
 
 /* ---- preemptive answers (cfg.preempt_ms) -------------------------------- */
 
@@ -259,6 +270,47 @@ void vt__preempt_pump(vt_core *c, int64_t now)
     draft_start(c, text, now);
 }
 
+/* ---- resume after a false interruption (cfg.resume_ms) ------------------ */
+
+void vt__resume_clear(vt_core *c)
+{
+    c->resume_pending = false;
+    free(c->resume_heard);
+    free(c->resume_rest);
+    free(c->resume_cut);
+    c->resume_heard = c->resume_rest = c->resume_cut = NULL;
+}
+
+/* Nothing of the person's is in progress: no voice, no turn, no text to come. */
+static bool resume_ready(const vt_core *c)
+{
+    if (!c->resume_pending || c->state != VT_STATE_LISTENING || c->answer_active ||
+        c->draft || c->vad.in_speech || c->turn_len)
+        return false;
+    for (int i = 0; i < c->n_utts; i++)
+        if (c->utts[i].belongs && (c->utts[i].open || !c->utts[i].has_final))
+            return false;
+    return true;
+}
+
+int64_t vt__resume_deadline(const vt_core *c)
+{
+    return resume_ready(c) ? c->resume_at_us : INT64_MAX;
+}
+
+void vt__resume_pump(vt_core *c, int64_t now)
+{
+    if (!resume_ready(c) || now < c->resume_at_us)
+        return;
+    char *heard = c->resume_heard, *rest = c->resume_rest, *cut = c->resume_cut;
+    c->resume_heard = c->resume_rest = c->resume_cut = NULL;
+    c->resume_pending = false;
+    vt__answer_resume(c, heard, rest, cut, now);
+    free(heard);
+    free(rest);
+    free(cut);
+}
+
 /* ---- end of turn -------------------------------------------------------- */
 
 static void end_turn(vt_core *c, const char *text, const char *why, int64_t speech_end,
@@ -266,6 +318,7 @@ static void end_turn(vt_core *c, const char *text, const char *why, int64_t spee
 {
     /* a preemptive answer to these very words is already on its way */
     bool commit = c->draft && same_words(text, c->draft_text);
+    vt__resume_clear(c); /* the person took the floor */
     if (c->draft && !commit)
         vt__draft_cancel(c, now);
     c->turn_no++;

@@ -189,6 +189,8 @@ int vt_core_stt_partial(vt_core *c, uint32_t id, const char *text, int64_t now)
         size_t l = strlen(clean);
         while (l && clean[l - 1] == ' ')
             clean[--l] = 0;
+        if (l)
+            vt__resume_clear(c); /* words: it was a real interruption */
         char *all = l ? joined_turn(c, clean) : NULL;
         if (all) {
             vt_event ev = {.type = VT_EV_TRANSCRIPTION_PARTIAL, .text = all};
@@ -239,6 +241,7 @@ int vt__take_final(vt_core *c, uint32_t id, const char *text, int64_t now)
         return 0;
     }
     if (clean[0]) {
+        vt__resume_clear(c);
         if (c->turn_len)
             vt__str_append(&c->turn_text, &c->turn_len, &c->turn_cap, " ");
         vt__str_append(&c->turn_text, &c->turn_len, &c->turn_cap, clean);

@@ -171,9 +171,11 @@ static void preempt_restarts_when_the_person_goes_on(void **st)
     "released as a by-product, which is the air we breathe. It happens in the leaves.\""
 
 /* The answer plays from about 2.8 s to past 14 s. */
-#define ANSWERING(extra_user, cfg)                                                          \
+#define ANSWERING_FOR(extra_user, cfg, duration)                                           \
     "{\"config\":{" cfg "},\"user\":[{\"at\":0.5,\"text\":\"tell me about plants\","      \
-    "\"ms\":1500}" extra_user "],\"brain\":{\"replies\":[{" LONG_ANSWER "}]},\"duration\":18}"
+    "\"ms\":1500}" extra_user "],\"brain\":{\"replies\":[{" LONG_ANSWER "}]},"              \
+    "\"duration\":" duration "}"
+#define ANSWERING(extra_user, cfg) ANSWERING_FOR(extra_user, cfg, "18")
 
 #define BACKCH "\"backchannels\":\"uh huh,mhm,yeah,okay,right,i see\""
 
@@ -246,6 +248,73 @@ static void minimum_words_for_speech_but_not_for_commands_or_keys(void **st)
     vt_sim_free(s);
 }
 
+/* ---- resume after a false interruption (resume_ms) ------------------------------ */
+
+#define COUGH ",{\"at\":5.0,\"click_ms\":400,\"level\":0.5}"
+
+static void cough_leaves_the_tutor_silent_without_resume(void **st)
+{
+    (void)st;
+    vt_sim *s = run(ANSWERING(COUGH, "\"interrupt_mode\":\"speech\""));
+    assert_int_equal(count(s, "interruption_detected"), 1);
+    assert_true(energy(s, 6.5, 17.0) == 0); /* a turn that never comes */
+    vt_sim_free(s);
+}
+
+static void cough_resumes_from_the_word_it_cut(void **st)
+{
+    (void)st;
+    vt_sim *s = run(
+        ANSWERING_FOR(COUGH, "\"interrupt_mode\":\"speech\",\"resume_ms\":1500", "24"));
+    assert_int_equal(count(s, "interruption_detected"), 1);
+    double ti = t_of(s, "interruption_detected", 0);
+    char spoken[512], rest[1024];
+    snprintf(spoken, sizeof spoken, "%s", field(s, "response_interrupted", 0, "spoken_text"));
+    snprintf(rest, sizeof rest, "%s", field(s, "response_interrupted", 0, "unspoken_text"));
+    /* 1.5 s after the interruption, the rest from the word it was cut in */
+    assert_true(fabs(t_enter(s, "THINKING", 1) - (ti + 1.5)) < 0.03);
+    assert_true(energy(s, ti + 1.6, ti + 3.0) > 100);
+    int k = 0;
+    while (t_of(s, "engine.tts", k) >= 0 && t_of(s, "engine.tts", k) < ti)
+        k++;
+    const char *first = field(s, "engine.tts", k, "text");
+    assert_true(first[0] && strncmp(first, rest, strlen(first)) == 0);
+    /* memory: the whole answer once, not cut, no note */
+    const vt_turn *t;
+    size_t n = vt_core_history(vt_sim_core(s), &t);
+    assert_int_equal(n, 2);
+    assert_int_equal(t[1].role, VT_ROLE_ASSISTANT);
+    assert_false(t[1].interrupted);
+    assert_non_null(strstr(t[1].text, "Photosynthesis is how plants make food from light. They"));
+    assert_non_null(strstr(t[1].text, "It happens in the leaves."));
+    assert_null(strstr(t[1].text + 1, "Photosynthesis"));
+    spoken[strlen(spoken) - 3] = 0; /* without "..." */
+    assert_true(strncmp(t[1].text, spoken, strlen(spoken)) == 0);
+    vt_sim_free(s);
+}
+
+static void words_after_the_interruption_mean_no_resume(void **st)
+{
+    (void)st;
+    vt_sim *s = run(ANSWERING(",{\"at\":5.0,\"text\":\"no i mean animals\",\"ms\":1400}",
+                              "\"interrupt_mode\":\"speech\",\"resume_ms\":1500"));
+    assert_int_equal(count(s, "interruption_detected"), 1);
+    assert_int_equal(count(s, "processing_started"), 2);
+    assert_string_equal(field(s, "processing_started", 1, "text"), "no i mean animals");
+    const vt_sim_record *r;
+    size_t k = vt_sim_records(s, &r);
+    for (size_t i = 0; i < k; i++)
+        assert_null(strstr(r[i].json, "resuming"));
+    vt_sim_free(s);
+    /* the key is never taken back */
+    s = run("{\"config\":{\"resume_ms\":1500},\"user\":[{\"at\":0.5,\"text\":\"tell me about "
+            "plants\",\"ms\":1500}],\"keys\":[5.0],\"brain\":{\"replies\":[{" LONG_ANSWER
+            "}]},\"duration\":10}");
+    assert_int_equal(count(s, "interruption_detected"), 1);
+    assert_true(energy(s, 6.5, 10.0) == 0);
+    vt_sim_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +325,9 @@ int main(void)
         cmocka_unit_test(backchannels_do_not_interrupt_with_the_filter),
         cmocka_unit_test(real_interruption_still_interrupts_with_the_filter),
         cmocka_unit_test(minimum_words_for_speech_but_not_for_commands_or_keys),
+        cmocka_unit_test(cough_leaves_the_tutor_silent_without_resume),
+        cmocka_unit_test(cough_resumes_from_the_word_it_cut),
+        cmocka_unit_test(words_after_the_interruption_mean_no_resume),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
