@@ -114,6 +114,10 @@ typedef struct vt_config {
     int resume_ms;                /* 0 off; else when speech stopped the tutor and no words
                                      come within this, the answer resumes from the word it
                                      was cut in (300..10000) */
+    int think_silence_ms;         /* 0 off; else while the tutor's last question is open an
+                                     incomplete answer ("um", "fifty...") may pause this long,
+                                     and a filler word alone never ends a turn (0..20000,
+                                     at least incomplete_silence_ms) */
     /* identity */
     char character[64];           /* persona or lesson name in events */
     char apology[160];            /* spoken when the brain fails */

@@ -287,6 +287,7 @@ static void check_completion(vt_core *c, int64_t now)
         char *plan = strdup(c->plan ? c->plan : "");
         if (plan)
             vt__transcript_add(&c->tr, VT_ROLE_ASSISTANT, plan, NULL, 0);
+        c->question_open = vt__text_is_question(plan);
         free(plan);
         vt__answer_clear(c);
         /* the person who is still speaking is starting their next turn */

@@ -49,6 +49,7 @@ void vt_config_default(vt_config *cfg)
     cfg->n_backchannels = 0;
     cfg->interrupt_min_words = 0;
     cfg->resume_ms = 0;
+    cfg->think_silence_ms = 0;
     copy_str(cfg->character, sizeof cfg->character, "tutor");
     copy_str(cfg->apology, sizeof cfg->apology,
              "Sorry, I could not come up with an answer just now. Please try again.");
@@ -86,7 +87,8 @@ void vt_config_default(vt_config *cfg)
     X(preempt_ms, 0, 2000)                    \
     X(n_backchannels, 0, VT_MAX_COMMANDS)     \
     X(interrupt_min_words, 0, 20)             \
-    X(resume_ms, 0, 10000)
+    X(resume_ms, 0, 10000)                    \
+    X(think_silence_ms, 0, 20000)
 
 #define RANGE_INDEX(field, lo, hi) RANGE_##field,
 enum { VT_RANGE_TABLE(RANGE_INDEX) N_RANGES };
@@ -177,6 +179,13 @@ int vt_config_validate(const vt_config *cfg, char *err, size_t errlen)
     CHECK_RANGE(n_backchannels);
     CHECK_RANGE(interrupt_min_words);
     CHECK_RANGE(resume_ms);
+    CHECK_RANGE(think_silence_ms);
+    if (cfg->think_silence_ms > 0 && cfg->think_silence_ms < cfg->incomplete_silence_ms) {
+        snprintf(err, errlen,
+                 "think_silence_ms: %d must be 0 (off) or at least incomplete_silence_ms %d",
+                 cfg->think_silence_ms, cfg->incomplete_silence_ms);
+        return VT_EINVAL;
+    }
     if (cfg->resume_ms > 0 && cfg->resume_ms < 300) {
         snprintf(err, errlen, "resume_ms: %d is too short (0 for off, or 300 to 10000)",
                  cfg->resume_ms);

@@ -49,6 +49,12 @@ static inline bool vt__speech_needs_words(const vt_config *cfg)
     return cfg->n_backchannels > 0 || cfg->interrupt_min_words > 0;
 }
 bool vt__text_may_interrupt(const vt_config *cfg, const char *text);
+/* Think time: only hesitations ("um", "uh"); ends in a number that may go on
+ * ("fifty", "two hundred", "3 point"); ends in a question ('?' is its last
+ * sentence end). */
+bool vt__text_only_fillers(const char *text);
+bool vt__text_ends_open_number(const char *text);
+bool vt__text_is_question(const char *text);
 
 /* ---- phrase.c: LLM tokens -> TTS phrases (seed 004) -------------------- */
 typedef struct phrase_buf {
@@ -212,6 +218,8 @@ struct vt_core {
     char *resume_rest;         /* from the word it was cut in */
     char *resume_cut;          /* its entry in memory ("...heard..."), taken back */
     bool skip_first_metric;    /* a resumed answer is not end of speech to first audio */
+
+    bool question_open;        /* the tutor's last answer asked a question (think time) */
 
     /* filler */
     bool filler_wait;

@@ -211,3 +211,59 @@ bool vt__text_may_interrupt(const vt_config *cfg, const char *text)
     size_t need = cfg->interrupt_min_words > 0 ? (size_t)cfg->interrupt_min_words : 1;
     return words >= need && !only_backchannels(cfg, norm);
 }
+
+static const char *const k_fillers[] = {"um", "umm", "uhm", "uh", "uhh", "er", "erm", "ah",
+                                        "hmm", "hm", "mm", "mmm", NULL};
+
+static bool in_list(const char *w, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(w, list[i]) == 0)
+            return true;
+    return false;
+}
+
+bool vt__text_only_fillers(const char *text)
+{
+    char norm[1024];
+    vt__text_norm_word(text ? text : "", text ? strlen(text) : 0, norm, sizeof norm);
+    if (!norm[0])
+        return false;
+    for (char *w = strtok(norm, " "); w; w = strtok(NULL, " "))
+        if (!in_list(w, k_fillers))
+            return false;
+    return true;
+}
+
+/* Number words after which more of the number often follows. */
+static const char *const k_open_numbers[] = {
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    "hundred", "thousand", "million", "billion", "point", "minus", NULL};
+
+bool vt__text_ends_open_number(const char *text)
+{
+    char norm[1024];
+    size_t n = vt__text_norm_word(text ? text : "", text ? strlen(text) : 0, norm, sizeof norm);
+    const char *last = norm;
+    for (size_t i = 0; i < n; i++)
+        if (norm[i] == ' ')
+            last = norm + i + 1;
+    if (in_list(last, k_open_numbers))
+        return true;
+    /* "20", "300": a number in digits that ends in zero */
+    size_t l = strlen(last);
+    if (l < 2 || last[l - 1] != '0')
+        return false;
+    for (size_t i = 0; i < l; i++)
+        if (!isdigit((unsigned char)last[i]))
+            return false;
+    return true;
+}
+
+bool vt__text_is_question(const char *text)
+{
+    for (size_t i = text ? strlen(text) : 0; i > 0; i--)
+        if (strchr(".!?", text[i - 1]))
+            return text[i - 1] == '?';
+    return false;
+}

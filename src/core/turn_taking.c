@@ -362,6 +362,7 @@ static void end_turn(vt_core *c, const char *text, const char *why, int64_t spee
     if (c->turn_text)
         c->turn_text[0] = 0;
     c->verdict = -1;
+    c->question_open = false; /* answered (or another turn taken) */
     if (commit)
         vt__answer_pump(c, now); /* its first audio leaves now */
 }
@@ -393,9 +394,18 @@ int64_t vt__turn_deadline(const vt_core *c, const char **why)
     }
     if (c->turn_len == 0)
         return INT64_MIN; /* nothing was said: drop the noise now */
-    if (c->verdict == 1) {
+    bool think = c->cfg.think_silence_ms > 0;
+    if (think && vt__text_only_fillers(c->turn_text))
+        return INT64_MAX; /* "um" alone never ends a turn: more is coming */
+    /* while the tutor's question is open, "fifty..." may go on ("six") */
+    bool thinking = think && c->question_open;
+    if (c->verdict == 1 && !(thinking && vt__text_ends_open_number(c->turn_text))) {
         *why = "sentence complete, short silence";
         return last_voice + (int64_t)c->cfg.complete_silence_ms * 1000;
+    }
+    if (thinking) {
+        *why = "answer to a question not finished, thinking time";
+        return last_voice + (int64_t)c->cfg.think_silence_ms * 1000;
     }
     *why = c->verdict == 0 ? "sentence incomplete, long silence" : "no verdict, long silence";
     return last_voice + (int64_t)c->cfg.incomplete_silence_ms * 1000;

@@ -315,6 +315,59 @@ static void words_after_the_interruption_mean_no_resume(void **st)
     vt_sim_free(s);
 }
 
+/* ---- think time (think_silence_ms) ----------------------------------------------- */
+
+/* The tutor asks (a question, or not), then the learner answers from 4.0 s
+ * with `answer` (user lines). */
+#define ASKED(reply, answer, cfg)                                                            \
+    "{\"config\":{\"filler_enabled\":false" cfg "},\"user\":[{\"at\":0.5,\"text\":"           \
+    "\"give me a sum\",\"ms\":1000}" answer "],\"brain\":{\"replies\":[{\"text\":\"" reply  \
+    "\",\"first_token_ms\":100},{\"text\":\"Right.\"}]},\"duration\":12}"
+#define FIFTY_SIX ",{\"at\":4.0,\"text\":\"fifty\",\"ms\":500},{\"at\":5.7,\"text\":\"six\",\"ms\":400}"
+#define UM_FIFTY_SIX                                                                         \
+    ",{\"at\":4.0,\"text\":\"um\",\"ms\":400},{\"at\":7.0,\"text\":\"fifty six\",\"ms\":700}"
+
+static void number_in_pieces_is_cut_without_think_time(void **st)
+{
+    (void)st;
+    vt_sim *s = run(ASKED("What is seven times eight?", FIFTY_SIX, ""));
+    assert_string_equal(field(s, "processing_started", 1, "text"), "fifty");
+    vt_sim_free(s);
+    s = run(ASKED("What is seven times eight?", UM_FIFTY_SIX, ""));
+    assert_string_equal(field(s, "processing_started", 1, "text"), "um");
+    vt_sim_free(s);
+}
+
+static void think_time_waits_for_the_rest_of_the_answer(void **st)
+{
+    (void)st;
+    vt_sim *s = run(ASKED("What is seven times eight?", FIFTY_SIX, ",\"think_silence_ms\":3000"));
+    assert_int_equal(count(s, "processing_started"), 2);
+    assert_string_equal(field(s, "processing_started", 1, "text"), "fifty six");
+    /* "six" is a complete answer: the short rule ends it */
+    assert_true(fabs(t_of(s, "processing_started", 1) - (6.1 + 0.5)) < 0.05);
+    vt_sim_free(s);
+    s = run(ASKED("What is seven times eight?", UM_FIFTY_SIX, ",\"think_silence_ms\":3000"));
+    assert_int_equal(count(s, "processing_started"), 2);
+    assert_string_equal(field(s, "processing_started", 1, "text"), "um fifty six");
+    vt_sim_free(s);
+}
+
+static void think_time_only_while_a_question_is_open(void **st)
+{
+    (void)st;
+    /* no question asked: the seed's rule, "fifty" ends after half a second */
+    vt_sim *s = run(ASKED("Here is one: seven times eight.", FIFTY_SIX,
+                          ",\"think_silence_ms\":3000"));
+    assert_string_equal(field(s, "processing_started", 1, "text"), "fifty");
+    assert_true(fabs(t_of(s, "processing_started", 1) - 5.0) < 0.05);
+    vt_sim_free(s);
+    /* but a filler alone never ends a turn, question or not */
+    s = run(ASKED("Here is one: seven times eight.", UM_FIFTY_SIX, ",\"think_silence_ms\":3000"));
+    assert_string_equal(field(s, "processing_started", 1, "text"), "um fifty six");
+    vt_sim_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +381,9 @@ int main(void)
         cmocka_unit_test(cough_leaves_the_tutor_silent_without_resume),
         cmocka_unit_test(cough_resumes_from_the_word_it_cut),
         cmocka_unit_test(words_after_the_interruption_mean_no_resume),
+        cmocka_unit_test(number_in_pieces_is_cut_without_think_time),
+        cmocka_unit_test(think_time_waits_for_the_rest_of_the_answer),
+        cmocka_unit_test(think_time_only_while_a_question_is_open),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
