@@ -118,6 +118,10 @@ typedef struct vt_config {
                                      incomplete answer ("um", "fifty...") may pause this long,
                                      and a filler word alone never ends a turn (0..20000,
                                      at least incomplete_silence_ms) */
+    double duck_db;               /* 0 off; else the tutor's output is lowered by this much
+                                     (-40..0 dB) from the first frame of likely speech over it
+                                     until an interruption, or back up when there is none */
+    int duck_ramp_ms;             /* how fast the gain moves (1..200, default 10) */
     /* identity */
     char character[64];           /* persona or lesson name in events */
     char apology[160];            /* spoken when the brain fails */

@@ -8,6 +8,7 @@
  * answer audio; completion hands the floor back.
  */
 #include "core/internal.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ void vt__answer_clear(vt_core *c)
     c->has_playback = false;
     c->response_started = false;
     c->skip_first_metric = false;
+    c->gain = c->gain_target = 1.0; /* the next answer, or the acknowledgement, at full level */
 }
 
 static int pending_push(vt_core *c, char *phrase)
@@ -206,6 +208,28 @@ static void schedule_tts(vt_core *c, int64_t now)
     free(ph);
 }
 
+void vt__duck(vt_core *c, bool low)
+{
+    if (c->duck_buf)
+        c->gain_target = low ? c->gain_low : 1.0;
+}
+
+/* One slice at the moving gain, into duck_buf (allocated at creation: the
+ * pacer's path never allocates). */
+static const int16_t *ducked(vt_core *c, const int16_t *pcm, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (c->gain < c->gain_target)
+            c->gain = c->gain + c->gain_step < c->gain_target ? c->gain + c->gain_step
+                                                               : c->gain_target;
+        else if (c->gain > c->gain_target)
+            c->gain = c->gain - c->gain_step > c->gain_target ? c->gain - c->gain_step
+                                                               : c->gain_target;
+        c->duck_buf[i] = (int16_t)lrint(pcm[i] * c->gain);
+    }
+    return c->duck_buf;
+}
+
 static void release_audio(vt_core *c, int64_t now)
 {
     outq *q = &c->q;
@@ -237,6 +261,8 @@ static void release_audio(vt_core *c, int64_t now)
         }
         vt_action a = {.type = VT_ACT_AUDIO, .gen = s->gen, .id = s->phrase,
                        .pcm = s->pcm + s->pos, .n = n, .kind = s->kind};
+        if (c->duck_buf && (c->gain != 1.0 || c->gain_target != 1.0))
+            a.pcm = ducked(c, s->pcm + s->pos, n);
         vt__act(c, &a, now);
         size_t old = s->pos;
         s->pos += n;

@@ -50,6 +50,8 @@ void vt_config_default(vt_config *cfg)
     cfg->interrupt_min_words = 0;
     cfg->resume_ms = 0;
     cfg->think_silence_ms = 0;
+    cfg->duck_db = 0;
+    cfg->duck_ramp_ms = 10;
     copy_str(cfg->character, sizeof cfg->character, "tutor");
     copy_str(cfg->apology, sizeof cfg->apology,
              "Sorry, I could not come up with an answer just now. Please try again.");
@@ -88,7 +90,9 @@ void vt_config_default(vt_config *cfg)
     X(n_backchannels, 0, VT_MAX_COMMANDS)     \
     X(interrupt_min_words, 0, 20)             \
     X(resume_ms, 0, 10000)                    \
-    X(think_silence_ms, 0, 20000)
+    X(think_silence_ms, 0, 20000)             \
+    X(duck_db, -40.0, 0.0)                    \
+    X(duck_ramp_ms, 1, 200)
 
 #define RANGE_INDEX(field, lo, hi) RANGE_##field,
 enum { VT_RANGE_TABLE(RANGE_INDEX) N_RANGES };
@@ -180,6 +184,8 @@ int vt_config_validate(const vt_config *cfg, char *err, size_t errlen)
     CHECK_RANGE(interrupt_min_words);
     CHECK_RANGE(resume_ms);
     CHECK_RANGE(think_silence_ms);
+    CHECK_RANGE(duck_db);
+    CHECK_RANGE(duck_ramp_ms);
     if (cfg->think_silence_ms > 0 && cfg->think_silence_ms < cfg->incomplete_silence_ms) {
         snprintf(err, errlen,
                  "think_silence_ms: %d must be 0 (off) or at least incomplete_silence_ms %d",

@@ -31,6 +31,7 @@
  * deadline, TTS scheduling, the pacer, completion, end of turn.
  */
 #include "core/internal.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +196,17 @@ int vt_core_create(const vt_config *cfg, vt_sink_fn sink, void *sink_ud, vt_core
     vt__phrase_init(&c->pb, cfg);
     vt__outq_init(&c->q, cfg);
     vt__transcript_init(&c->tr);
+    c->gain = c->gain_target = 1.0;
+    if (cfg->duck_db < 0) {
+        c->duck_buf = calloc((size_t)c->q.frame_samples, sizeof *c->duck_buf);
+        if (!c->duck_buf) {
+            vt_core_destroy(c);
+            snprintf(err, errlen, "core: out of memory");
+            return VT_ENOMEM;
+        }
+        c->gain_low = pow(10.0, cfg->duck_db / 20.0);
+        c->gain_step = (1.0 - c->gain_low) / ((double)cfg->duck_ramp_ms * cfg->out_rate / 1000.0);
+    }
     *out = c;
     return 0;
 }
@@ -216,6 +228,7 @@ void vt_core_destroy(vt_core *c)
     free(c->turn_text);
     free(c->word_end_abs);
     free(c->draft_text);
+    free(c->duck_buf);
     vt__resume_clear(c);
     free(c);
 }
@@ -337,7 +350,8 @@ size_t vt_core_memory(const vt_core *c)
         return 0;
     size_t b = sizeof *c + vt__outq_memory(&c->q) + vt__transcript_memory(&c->tr) + c->pb.cap +
                c->plan_cap + c->answer_cap + c->turn_cap + c->cap_pending * sizeof(char *) +
-               c->word_end_cap * sizeof(uint64_t);
+               c->word_end_cap * sizeof(uint64_t) +
+               (c->duck_buf ? (size_t)c->q.frame_samples * sizeof *c->duck_buf : 0);
     for (size_t i = 0; i < c->n_pending; i++)
         b += strlen(c->pending[i]) + 1;
     for (int i = 0; i < c->n_utts; i++) {

@@ -221,6 +221,11 @@ struct vt_core {
 
     bool question_open;        /* the tutor's last answer asked a question (think time) */
 
+    /* ducking (cfg.duck_db): the gain of released output moves toward its
+     * target by gain_step per sample; duck_buf holds one scaled slice */
+    int16_t *duck_buf;
+    double gain, gain_target, gain_low, gain_step;
+
     /* filler */
     bool filler_wait;
     bool filler_held;             /* chosen, waiting for filler_play_us */
@@ -286,6 +291,8 @@ void vt__resume_clear(vt_core *c);
 void vt__resume_pump(vt_core *c, int64_t now);
 int64_t vt__resume_deadline(const vt_core *c);
 void vt__answer_pump(vt_core *c, int64_t now);
+/* Ducking: lower the output (likely speech over the tutor) or restore it. */
+void vt__duck(vt_core *c, bool low);
 
 /* utterance.c: the person's utterances */
 void vt__utt_remove(vt_core *c, int i);

@@ -91,6 +91,15 @@ static void on_vad_frame(vt_core *c, vad_edge edge, int64_t end_us, int64_t now)
                        .energy = v->energy};
         vt__event(c, &ev, now);
     }
+    /* ducking: the first frame of likely speech over the tutor lowers it,
+     * until an interruption or the end of what was only a start or a segment */
+    if (c->answer_active) {
+        if (v->conf >= c->cfg.interrupt_threshold && v->conf >= c->cfg.vad_start_confidence &&
+            (v->in_speech || v->run_speech > 0))
+            vt__duck(c, true);
+        else if (!v->in_speech && v->run_speech == 0)
+            vt__duck(c, false);
+    }
     /* seed 004's spurious-start filter: speech over the threshold must last
      * min_speech_ms before it may interrupt */
     if (v->in_speech || v->run_speech > 0) {

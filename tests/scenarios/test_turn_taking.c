@@ -368,6 +368,50 @@ static void think_time_only_while_a_question_is_open(void **st)
     vt_sim_free(s);
 }
 
+/* ---- ducking (duck_db) ------------------------------------------------------------ */
+
+/* Output level of a over b (the same scenario without ducking) in [t0, t1). */
+static double level_ratio(const vt_sim *a, const vt_sim *b, double t0, double t1)
+{
+    double ea = energy(a, t0, t1), eb = energy(b, t0, t1);
+    return eb > 0 ? ea / eb : -1;
+}
+
+static void ducking_lowers_the_tutor_over_a_backchannel_and_restores_it(void **st)
+{
+    (void)st;
+    const char *off = ANSWERING(",{\"at\":5.0,\"text\":\"uh huh\",\"ms\":600}",
+                                "\"interrupt_mode\":\"speech\"," BACKCH);
+    const char *on = ANSWERING(",{\"at\":5.0,\"text\":\"uh huh\",\"ms\":600}",
+                               "\"interrupt_mode\":\"speech\",\"duck_db\":-15," BACKCH);
+    vt_sim *a = run(on), *b = run(off);
+    assert_int_equal(count(a, "interruption_detected"), 0);
+    assert_true(fabs(level_ratio(a, b, 4.0, 5.0) - 1.0) < 1e-9); /* untouched before */
+    /* the first frame of speech (to 5.02) plus what the client holds (100 ms) */
+    assert_true(fabs(level_ratio(a, b, 5.15, 5.8) - 0.178) < 0.01);  /* -15 dB */
+    assert_true(fabs(level_ratio(a, b, 6.1, 9.0) - 1.0) < 1e-9);  /* back up after it */
+    vt_sim_free(a);
+    vt_sim_free(b);
+}
+
+static void ducking_before_an_interruption_and_off_by_default(void **st)
+{
+    (void)st;
+#define USER ",{\"at\":5.0,\"text\":\"no i mean animals\",\"ms\":1400}"
+    vt_sim *a = run(ANSWERING(USER, "\"interrupt_mode\":\"speech\",\"duck_db\":-15")),
+           *b = run(ANSWERING(USER, "\"interrupt_mode\":\"speech\""));
+#undef USER
+    double ti = t_of(b, "interruption_detected", 0);
+    assert_true(fabs(t_of(a, "interruption_detected", 0) - ti) < 1e-9); /* same decision */
+    assert_true(ti > 5.2);
+    assert_true(level_ratio(a, b, 5.13, ti) < 0.2);   /* quieter well before it stops */
+    assert_true(energy(b, 5.13, ti) > 100);           /* off: full level until the stop */
+    /* the acknowledgement is at full level */
+    assert_true(fabs(level_ratio(a, b, ti + 0.05, ti + 0.6) - 1.0) < 1e-9);
+    vt_sim_free(a);
+    vt_sim_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +428,8 @@ int main(void)
         cmocka_unit_test(number_in_pieces_is_cut_without_think_time),
         cmocka_unit_test(think_time_waits_for_the_rest_of_the_answer),
         cmocka_unit_test(think_time_only_while_a_question_is_open),
+        cmocka_unit_test(ducking_lowers_the_tutor_over_a_backchannel_and_restores_it),
+        cmocka_unit_test(ducking_before_an_interruption_and_off_by_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
