@@ -217,25 +217,29 @@ static double quieter_at(const vt_sim *a, const vt_sim *b, double t0, double rat
 static void ducking(void)
 {
     printf("\n## 3. Ducking: speech onset -> the tutor quieter, beside onset -> silent\n\n");
-    printf("\"no i mean the roots\" (1.4 s, generated) over a long answer at 5.0 s, speech mode; "
-           "out.wav (what the modelled client plays) compared with the same run without "
+    printf("Speech (1.4 s, generated) over a long answer at 5.0 s, speech mode, duck_db -15 with "
+           "a 10 ms ramp; out.wav (what the modelled client plays) compared with the same run without "
            "ducking. The client holds up to pacer_lead_ms (100 ms) of released audio, which "
            "ducking in the core cannot reach; the interruption drops it.\n\n");
     printf("| setting | onset -> -6 dB | onset -> -15 dB | onset -> silent (interruption) |\n"
            "|---|---|---|---|\n");
-    static const struct { const char *name, *cfg; } setups[] = {
-        {"duck_db -15, ramp 10 ms", ""},
-        {"duck_db -15, ramp 10 ms, pacer_lead_ms 40", ",\"pacer_lead_ms\":40"},
-        {"duck_db -15, ramp 10 ms, with backchannels", ",\"backchannels\":\"uh huh,yeah\""},
+    static const struct { const char *name, *cfg, *text; } setups[] = {
+        {"\"no i mean the roots\"", "", "no i mean the roots"},
+        {"\"no i mean the roots\", pacer_lead_ms 40", ",\"pacer_lead_ms\":40",
+         "no i mean the roots"},
+        {"\"yeah but what about water\", backchannel filter on",
+         ",\"backchannels\":\"uh huh,mhm,mm hmm,yeah,okay,right,i see\"",
+         "yeah but what about water"},
     };
     for (size_t c = 0; c < sizeof setups / sizeof *setups; c++) {
         char on[2048], off[2048];
         const char *fmt = "{\"config\":{\"interrupt_mode\":\"speech\"%s%s},\"user\":[{\"at\":0.5,"
                           "\"text\":\"tell me about plants\",\"ms\":1500},{\"at\":5.0,\"text\":"
-                          "\"no i mean the roots\",\"ms\":1400}],\"brain\":{\"replies\":[{"
+                          "\"%s\",\"ms\":1400}],\"brain\":{\"replies\":[{"
                           "\"text\":\"" LONG_ANSWER "\"}]},\"duration\":9}";
-        snprintf(on, sizeof on, fmt, setups[c].cfg, ",\"duck_db\":-15,\"duck_ramp_ms\":10");
-        snprintf(off, sizeof off, fmt, setups[c].cfg, "");
+        snprintf(on, sizeof on, fmt, setups[c].cfg, ",\"duck_db\":-15,\"duck_ramp_ms\":10",
+                 setups[c].text);
+        snprintf(off, sizeof off, fmt, setups[c].cfg, "", setups[c].text);
         vt_sim *a = run(on), *b = run(off);
         double t6 = quieter_at(a, b, 5.0, 0.5), t15 = quieter_at(a, b, 5.0, 0.18);
         double ti = t_of(a, "interruption_detected", NULL, 0);
