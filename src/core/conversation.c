@@ -354,6 +354,9 @@ size_t vt_core_memory(const vt_core *c)
                (c->duck_buf ? (size_t)c->q.frame_samples * sizeof *c->duck_buf : 0);
     for (size_t i = 0; i < c->n_pending; i++)
         b += strlen(c->pending[i]) + 1;
+    const char *held[] = {c->draft_text, c->resume_heard, c->resume_rest, c->resume_cut};
+    for (size_t i = 0; i < sizeof held / sizeof *held; i++)
+        b += held[i] ? strlen(held[i]) + 1 : 0;
     for (int i = 0; i < c->n_utts; i++) {
         if (c->utts[i].text)
             b += strlen(c->utts[i].text) + 1;

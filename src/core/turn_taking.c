@@ -258,6 +258,10 @@ void vt__preempt_pump(vt_core *c, int64_t now)
     if (now - c->vad.last_voice_us < (int64_t)c->cfg.preempt_ms * 1000)
         return;
     char *text = turn_so_far(c);
+    if (text && c->cfg.think_silence_ms > 0 && vt__text_only_fillers(text)) {
+        free(text); /* "um" alone is not a turn (think time): nothing to answer */
+        text = NULL;
+    }
     if (!text) {
         vt__draft_cancel(c, now);
         return;
