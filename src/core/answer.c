@@ -5,7 +5,9 @@
  * and the pacer releases them in slices. A word counts as heard once its
  * audio is released (or reported played); memory keeps only heard words
  * when the answer is cut. The filler covers the silence before the first
- * answer audio; completion hands the floor back.
+ * answer audio; completion hands the floor back. A draft (a preemptive
+ * answer) synthesizes but releases nothing; a resumed answer speaks the rest
+ * of a cut one with its heard part kept; ducking scales released slices.
  */
 #include "core/internal.h"
 #include <math.h>

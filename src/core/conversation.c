@@ -27,8 +27,9 @@
  *
  * vt__set_state() is the one function that changes state; each change is
  * one VT_ACT_STATE action (from, to, why) that the caller logs as one line.
- * Every entry point ends with vt__pump(), which runs the timers: filler
- * deadline, TTS scheduling, the pacer, completion, end of turn.
+ * Every entry point ends with vt__pump(), which runs the timers: the
+ * preemptive draft, filler deadline, TTS scheduling, the pacer, completion,
+ * the resume after a false interruption, end of turn.
  */
 #include "core/internal.h"
 #include <math.h>

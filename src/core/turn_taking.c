@@ -7,6 +7,12 @@
  * and after a short silence when the judge says the sentence is complete, a
  * long one when it is not, the turn goes to the tutor; a recogniser that is
  * late with a final has its interim text stand in for it.
+ * Past the seeds (issue 15, each off by default): a preemptive answer begun
+ * on the text so far after preempt_ms of silence and kept unreleased until
+ * the turn ends with the same words (else cancelled by generation); resume
+ * after a false interruption (speech stopped the tutor, no words within
+ * resume_ms); think time (think_silence_ms while the tutor's question is
+ * open, and a hesitation alone never ends a turn).
  */
 #include "core/internal.h"
 #include <stdio.h>

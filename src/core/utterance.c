@@ -5,7 +5,10 @@
  * turn (it began while listening, or carried or outlived an interruption;
  * then a leading command word is stripped), or, while the tutor speaks, only
  * the interruption detector, and a note in memory when it ends without
- * interrupting. Nothing the person says is dropped.
+ * interrupting. Nothing the person says is dropped. With backchannels or
+ * interrupt_min_words set, sustained speech interrupts only once its text
+ * may (not only "uh huh", enough words); its first loud frame ducks the
+ * output (duck_db).
  */
 #include "core/internal.h"
 #include <stdio.h>
