@@ -103,6 +103,25 @@ typedef struct vt_config {
     /* pacer (seed 004) */
     int pacer_lead_ms;            /* audio sent ahead of playback, default 100 */
     int tts_lookahead_ms;         /* synthesize ahead of playback at most this */
+    /* turn taking past the seeds (issue 15); every one off by default */
+    int preempt_ms;               /* 0 off; else start the answer after this much silence,
+                                     before the end-of-turn rule decides (50..2000) */
+    char backchannels[VT_MAX_COMMANDS][VT_MAX_COMMAND_LEN]; /* "uh huh", "mhm"... (none: off):
+                                     speech that says only these never interrupts */
+    int n_backchannels;
+    int interrupt_min_words;      /* 0: sustained speech alone interrupts (seed 003); else it
+                                     also needs this many recognised words (1..20) */
+    int resume_ms;                /* 0 off; else when speech stopped the tutor and no words
+                                     come within this, the answer resumes from the word it
+                                     was cut in (300..10000) */
+    int think_silence_ms;         /* 0 off; else while the tutor's last question is open an
+                                     incomplete answer ("um", "fifty...") may pause this long,
+                                     and a filler word alone never ends a turn (0..20000,
+                                     at least incomplete_silence_ms) */
+    double duck_db;               /* 0 off; else the tutor's output is lowered by this much
+                                     (-40..0 dB) from the first frame of likely speech over it
+                                     until an interruption, or back up when there is none */
+    int duck_ramp_ms;             /* how fast the gain moves (1..200, default 10) */
     /* identity */
     char character[64];           /* persona or lesson name in events */
     char apology[160];            /* spoken when the brain fails */
@@ -114,6 +133,12 @@ void vt_config_default(vt_config *cfg);
 int vt_config_validate(const vt_config *cfg, char *err, size_t errlen);
 /* Replace the command list from a comma separated string ("stop,wait"). */
 int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t errlen);
+/* The same for cfg.backchannels ("" turns the filter off). A suggested list:
+ * VT_BACKCHANNELS_SUGGESTED. */
+int vt_config_set_backchannels(vt_config *cfg, const char *csv, char *err, size_t errlen);
+#define VT_BACKCHANNELS_SUGGESTED \
+    "uh huh,mhm,mm hmm,hmm,yeah,yes,yep,okay,ok,right,i see,sure,got it,alright"
+
 /* The settable numeric ranges of vt_config, by field name ("interrupt_threshold",
  * "interrupt_cooldown_ms", ... every field config.c range-checks); ends with {NULL}.
  * Bounds are inclusive and in the field's own unit (ms fields in ms). One table

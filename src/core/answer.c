@@ -5,9 +5,12 @@
  * and the pacer releases them in slices. A word counts as heard once its
  * audio is released (or reported played); memory keeps only heard words
  * when the answer is cut. The filler covers the silence before the first
- * answer audio; completion hands the floor back.
+ * answer audio; completion hands the floor back. A draft (a preemptive
+ * answer) synthesizes but releases nothing; a resumed answer speaks the rest
+ * of a cut one with its heard part kept; ducking scales released slices.
  */
 #include "core/internal.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +58,8 @@ void vt__answer_clear(vt_core *c)
     c->plan_word_off = 0;
     c->has_playback = false;
     c->response_started = false;
+    c->skip_first_metric = false;
+    c->gain = c->gain_target = 1.0; /* the next answer, or the acknowledgement, at full level */
 }
 
 static int pending_push(vt_core *c, char *phrase)
@@ -134,10 +139,12 @@ static char *unspoken_rest(vt_core *c, size_t heard)
  * were heard, then "...", with the unspoken rest aside and a note; the
  * answer's state is cleared. *said and *rest (either may be NULL when out of
  * memory) are the caller's to free. */
-void vt__answer_cut(vt_core *c, char **said_out, char **rest_out)
+void vt__answer_cut(vt_core *c, char **said_out, char **rest_out, char **heard_out)
 {
     size_t heard = words_heard(c);
     size_t off = vt__text_prefix_words(c->plan ? c->plan : "", heard);
+    if (heard_out)
+        *heard_out = strndup(c->plan ? c->plan : "", off);
     char *said = malloc(off + 4);
     char *rest = unspoken_rest(c, heard);
     *said_out = said;
@@ -179,7 +186,7 @@ static void play_filler(vt_core *c, int index, int64_t now)
 
 static void schedule_tts(vt_core *c, int64_t now)
 {
-    if (!c->answer_active || c->tts_busy || c->n_pending == 0)
+    if (!vt__answer_live(c) || c->tts_busy || c->n_pending == 0)
         return;
     if (vt__outq_ahead_us(&c->q, now) >= (int64_t)c->cfg.tts_lookahead_ms * 1000)
         return;
@@ -193,7 +200,7 @@ static void schedule_tts(vt_core *c, int64_t now)
     c->tts_busy = true;
     c->tts_got_words = false;
     c->tts_phrase = ++c->next_phrase;
-    if (!c->response_started) {
+    if (!c->response_started && !c->draft) { /* a draft's starts when the turn ends */
         c->response_started = true;
         vt_event rs = {.type = VT_EV_RESPONSE_START, .text = c->answer_text};
         vt__event(c, &rs, now);
@@ -203,9 +210,33 @@ static void schedule_tts(vt_core *c, int64_t now)
     free(ph);
 }
 
+void vt__duck(vt_core *c, bool low)
+{
+    if (c->duck_buf)
+        c->gain_target = low ? c->gain_low : 1.0;
+}
+
+/* One slice at the moving gain, into duck_buf (allocated at creation: the
+ * pacer's path never allocates). */
+static const int16_t *ducked(vt_core *c, const int16_t *pcm, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (c->gain < c->gain_target)
+            c->gain = c->gain + c->gain_step < c->gain_target ? c->gain + c->gain_step
+                                                               : c->gain_target;
+        else if (c->gain > c->gain_target)
+            c->gain = c->gain - c->gain_step > c->gain_target ? c->gain - c->gain_step
+                                                               : c->gain_target;
+        c->duck_buf[i] = (int16_t)lrint(pcm[i] * c->gain);
+    }
+    return c->duck_buf;
+}
+
 static void release_audio(vt_core *c, int64_t now)
 {
     outq *q = &c->q;
+    if (c->draft)
+        return; /* a preemptive answer waits for the end of the turn */
     while (q->head) {
         seg *s = q->head;
         size_t left = s->n - s->pos;
@@ -218,18 +249,22 @@ static void release_audio(vt_core *c, int64_t now)
             break;
         if (s->kind != VT_AUDIO_ACK && c->answer_active && !c->first_audio) {
             c->first_audio = true;
-            c->m.last_first_audio_ms = (double)(now - c->speech_end_us) / 1000.0;
+            if (!c->skip_first_metric)
+                c->m.last_first_audio_ms = (double)(now - c->speech_end_us) / 1000.0;
         }
         if (s->kind == VT_AUDIO_ANSWER) {
             c->chunks_sent++;
             if (!c->first_answer_audio) {
                 c->first_answer_audio = true;
-                c->m.last_first_answer_ms = (double)(now - c->speech_end_us) / 1000.0;
+                if (!c->skip_first_metric)
+                    c->m.last_first_answer_ms = (double)(now - c->speech_end_us) / 1000.0;
                 vt__set_state(c, VT_STATE_RESPONDING, "answer audio started", now);
             }
         }
         vt_action a = {.type = VT_ACT_AUDIO, .gen = s->gen, .id = s->phrase,
                        .pcm = s->pcm + s->pos, .n = n, .kind = s->kind};
+        if (c->duck_buf && (c->gain != 1.0 || c->gain_target != 1.0))
+            a.pcm = ducked(c, s->pcm + s->pos, n);
         vt__act(c, &a, now);
         size_t old = s->pos;
         s->pos += n;
@@ -280,6 +315,7 @@ static void check_completion(vt_core *c, int64_t now)
         char *plan = strdup(c->plan ? c->plan : "");
         if (plan)
             vt__transcript_add(&c->tr, VT_ROLE_ASSISTANT, plan, NULL, 0);
+        c->question_open = vt__text_is_question(plan);
         free(plan);
         vt__answer_clear(c);
         /* the person who is still speaking is starting their next turn */
@@ -329,12 +365,43 @@ static void answer_done(vt_core *c, int64_t now)
     vt__pump(c, now);
 }
 
+void vt__answer_resume(vt_core *c, const char *heard, const char *rest, const char *cut,
+                       int64_t now)
+{
+    /* the interruption is undone in memory: the cut entry and its note go,
+     * and the whole answer is written once when it completes or is cut again */
+    vt__transcript_pop(&c->tr, VT_ROLE_NOTE, NOTE_INTERRUPTED);
+    vt__transcript_pop(&c->tr, VT_ROLE_ASSISTANT, cut);
+    vt__answer_clear(c);
+    c->gen++;
+    c->answer_active = true;
+    c->speech_end_us = now;
+    c->skip_first_metric = true;
+    c->first_audio = c->first_answer_audio = false;
+    c->chunks_sent = c->total_chunks = 0;
+    if (heard && heard[0]) {
+        vt__str_append(&c->plan, &c->plan_len, &c->plan_cap, heard);
+        for (size_t k = vt__text_count_words(heard); k > 0; k--)
+            record_word(c, 0); /* heard already */
+        c->plan_word_off = c->plan_len;
+    }
+    vt__set_state(c, VT_STATE_THINKING, "resuming after a false interruption", now);
+    vt__str_append(&c->answer_text, &c->answer_len, &c->answer_cap, rest);
+    vt__phrase_push(&c->pb, rest);
+    drain_phrases(c, true);
+    c->llm_done = true;
+    vt__answer_pump(c, now);
+}
+
 int vt_core_say(vt_core *c, const char *text, int64_t now)
 {
     if (!c || !text || !text[0])
         return VT_EINVAL;
     if (c->answer_active || c->state != VT_STATE_LISTENING)
         return VT_ESTATE;
+    if (c->draft)
+        vt__draft_cancel(c, now);
+    vt__resume_clear(c);
     vt__answer_clear(c);
     c->gen++;
     c->answer_active = true;
@@ -363,7 +430,7 @@ int vt_core_llm_token(vt_core *c, uint32_t gen, const char *tok, int64_t now)
 {
     if (!c || !tok)
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || c->llm_done)
+    if (gen != c->gen || !vt__answer_live(c) || c->llm_done)
         return VT_ESTALE;
     answer_token(c, tok, now);
     return 0;
@@ -373,7 +440,7 @@ int vt_core_llm_done(vt_core *c, uint32_t gen, int64_t now)
 {
     if (!c)
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || c->llm_done)
+    if (gen != c->gen || !vt__answer_live(c) || c->llm_done)
         return VT_ESTALE;
     answer_done(c, now);
     return 0;
@@ -383,7 +450,7 @@ int vt_core_llm_error(vt_core *c, uint32_t gen, const char *msg, int64_t now)
 {
     if (!c)
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || c->llm_done)
+    if (gen != c->gen || !vt__answer_live(c) || c->llm_done)
         return VT_ESTALE;
     error_event(c, "llm_error", msg ? msg : "the brain failed", now);
     drain_phrases(c, true);
@@ -402,7 +469,7 @@ int vt_core_tts_audio(vt_core *c, uint32_t gen, uint32_t phrase, const int16_t *
 {
     if (!c || (!pcm && n) || (!words && n_words))
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || !c->tts_busy || phrase != c->tts_phrase)
+    if (gen != c->gen || !vt__answer_live(c) || !c->tts_busy || phrase != c->tts_phrase)
         return VT_ESTALE;
     if (n == 0)
         return 0;
@@ -459,7 +526,7 @@ int vt_core_tts_done(vt_core *c, uint32_t gen, uint32_t phrase, int64_t now)
 {
     if (!c)
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || !c->tts_busy || phrase != c->tts_phrase)
+    if (gen != c->gen || !vt__answer_live(c) || !c->tts_busy || phrase != c->tts_phrase)
         return VT_ESTALE;
     if (!c->tts_got_words)
         spread_words(c, phrase);
@@ -472,7 +539,7 @@ int vt_core_tts_error(vt_core *c, uint32_t gen, uint32_t phrase, const char *msg
 {
     if (!c)
         return VT_EINVAL;
-    if (gen != c->gen || !c->answer_active || !c->tts_busy || phrase != c->tts_phrase)
+    if (gen != c->gen || !vt__answer_live(c) || !c->tts_busy || phrase != c->tts_phrase)
         return VT_ESTALE;
     /* the phrase will not be spoken: take it out of the plan */
     c->plan_len = c->plan_len_before;

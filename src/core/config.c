@@ -45,6 +45,13 @@ void vt_config_default(vt_config *cfg)
     cfg->phrase_max_chars = 200;
     cfg->pacer_lead_ms = 100;
     cfg->tts_lookahead_ms = 3000;
+    cfg->preempt_ms = 0;
+    cfg->n_backchannels = 0;
+    cfg->interrupt_min_words = 0;
+    cfg->resume_ms = 0;
+    cfg->think_silence_ms = 0;
+    cfg->duck_db = 0;
+    cfg->duck_ramp_ms = 10;
     copy_str(cfg->character, sizeof cfg->character, "tutor");
     copy_str(cfg->apology, sizeof cfg->apology,
              "Sorry, I could not come up with an answer just now. Please try again.");
@@ -78,7 +85,14 @@ void vt_config_default(vt_config *cfg)
     X(phrase_min_chars, 1, 1000)              \
     X(phrase_max_chars, 20, 2000)             \
     X(pacer_lead_ms, 0, 2000)                 \
-    X(tts_lookahead_ms, 200, 60000)
+    X(tts_lookahead_ms, 200, 60000)           \
+    X(preempt_ms, 0, 2000)                    \
+    X(n_backchannels, 0, VT_MAX_COMMANDS)     \
+    X(interrupt_min_words, 0, 20)             \
+    X(resume_ms, 0, 10000)                    \
+    X(think_silence_ms, 0, 20000)             \
+    X(duck_db, -40.0, 0.0)                    \
+    X(duck_ramp_ms, 1, 200)
 
 #define RANGE_INDEX(field, lo, hi) RANGE_##field,
 enum { VT_RANGE_TABLE(RANGE_INDEX) N_RANGES };
@@ -165,18 +179,43 @@ int vt_config_validate(const vt_config *cfg, char *err, size_t errlen)
     }
     CHECK_RANGE(pacer_lead_ms);
     CHECK_RANGE(tts_lookahead_ms);
+    CHECK_RANGE(preempt_ms);
+    CHECK_RANGE(n_backchannels);
+    CHECK_RANGE(interrupt_min_words);
+    CHECK_RANGE(resume_ms);
+    CHECK_RANGE(think_silence_ms);
+    CHECK_RANGE(duck_db);
+    CHECK_RANGE(duck_ramp_ms);
+    if (cfg->think_silence_ms > 0 && cfg->think_silence_ms < cfg->incomplete_silence_ms) {
+        snprintf(err, errlen,
+                 "think_silence_ms: %d must be 0 (off) or at least incomplete_silence_ms %d",
+                 cfg->think_silence_ms, cfg->incomplete_silence_ms);
+        return VT_EINVAL;
+    }
+    if (cfg->resume_ms > 0 && cfg->resume_ms < 300) {
+        snprintf(err, errlen, "resume_ms: %d is too short (0 for off, or 300 to 10000)",
+                 cfg->resume_ms);
+        return VT_EINVAL;
+    }
+    if (cfg->preempt_ms > 0 && cfg->preempt_ms < 50) {
+        snprintf(err, errlen, "preempt_ms: %d is too short (0 for off, or 50 to 2000)",
+                 cfg->preempt_ms);
+        return VT_EINVAL;
+    }
     return 0;
 }
 
-int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t errlen)
+/* A comma separated list of words or phrases into list/n (name in messages). */
+static int set_word_list(const char *name, const char *csv, char list[][VT_MAX_COMMAND_LEN],
+                         int *n_out, char *err, size_t errlen)
 {
     char dummy[8];
     if (!err) {
         err = dummy;
         errlen = sizeof dummy;
     }
-    if (!cfg || !csv) {
-        snprintf(err, errlen, "commands: missing");
+    if (!csv) {
+        snprintf(err, errlen, "%s: missing", name);
         return VT_EINVAL;
     }
     char tmp[VT_MAX_COMMANDS][VT_MAX_COMMAND_LEN];
@@ -189,12 +228,12 @@ int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t er
         size_t wl = vt__text_norm_word(p, len, word, sizeof word);
         if (wl > 0) {
             if (wl >= VT_MAX_COMMAND_LEN) {
-                snprintf(err, errlen, "commands: \"%s\" is too long (at most %d characters)",
-                         word, VT_MAX_COMMAND_LEN - 1);
+                snprintf(err, errlen, "%s: \"%s\" is too long (at most %d characters)",
+                         name, word, VT_MAX_COMMAND_LEN - 1);
                 return VT_EINVAL;
             }
             if (n == VT_MAX_COMMANDS) {
-                snprintf(err, errlen, "commands: too many (at most %d)", VT_MAX_COMMANDS);
+                snprintf(err, errlen, "%s: too many (at most %d)", name, VT_MAX_COMMANDS);
                 return VT_EINVAL;
             }
             memcpy(tmp[n++], word, wl + 1);
@@ -203,9 +242,38 @@ int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t er
             break;
         p = e + 1;
     }
-    memcpy(cfg->commands, tmp, sizeof tmp);
-    cfg->n_commands = n;
+    memcpy(list, tmp, sizeof tmp);
+    *n_out = n;
     return 0;
+}
+
+int vt_config_set_commands(vt_config *cfg, const char *csv, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (!cfg) {
+        snprintf(err, errlen, "commands: missing");
+        return VT_EINVAL;
+    }
+    return set_word_list("commands", csv, cfg->commands, &cfg->n_commands, err, errlen);
+}
+
+int vt_config_set_backchannels(vt_config *cfg, const char *csv, char *err, size_t errlen)
+{
+    char dummy[8];
+    if (!err) {
+        err = dummy;
+        errlen = sizeof dummy;
+    }
+    if (!cfg) {
+        snprintf(err, errlen, "backchannels: missing");
+        return VT_EINVAL;
+    }
+    return set_word_list("backchannels", csv, cfg->backchannels, &cfg->n_backchannels, err,
+                         errlen);
 }
 
 const char *vt_mode_name(vt_interrupt_mode m)

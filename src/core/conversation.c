@@ -27,10 +27,12 @@
  *
  * vt__set_state() is the one function that changes state; each change is
  * one VT_ACT_STATE action (from, to, why) that the caller logs as one line.
- * Every entry point ends with vt__pump(), which runs the timers: filler
- * deadline, TTS scheduling, the pacer, completion, end of turn.
+ * Every entry point ends with vt__pump(), which runs the timers: the
+ * preemptive draft, filler deadline, TTS scheduling, the pacer, completion,
+ * the resume after a false interruption, end of turn.
  */
 #include "core/internal.h"
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +120,9 @@ int vt__str_append(char **buf, size_t *len, size_t *cap, const char *s)
 void vt__pump(vt_core *c, int64_t now)
 {
     do {
+        vt__preempt_pump(c, now);
         vt__answer_pump(c, now);
+        vt__resume_pump(c, now);
     } while (vt__check_turn_end(c, now));
 }
 
@@ -141,6 +145,12 @@ int64_t vt_core_next_deadline(const vt_core *c)
     }
     const char *why = "";
     int64_t t = vt__turn_deadline(c, &why);
+    if (t < d)
+        d = t;
+    t = vt__preempt_deadline(c);
+    if (t < d)
+        d = t;
+    t = vt__resume_deadline(c);
     if (t < d)
         d = t;
     return d;
@@ -187,6 +197,17 @@ int vt_core_create(const vt_config *cfg, vt_sink_fn sink, void *sink_ud, vt_core
     vt__phrase_init(&c->pb, cfg);
     vt__outq_init(&c->q, cfg);
     vt__transcript_init(&c->tr);
+    c->gain = c->gain_target = 1.0;
+    if (cfg->duck_db < 0) {
+        c->duck_buf = calloc((size_t)c->q.frame_samples, sizeof *c->duck_buf);
+        if (!c->duck_buf) {
+            vt_core_destroy(c);
+            snprintf(err, errlen, "core: out of memory");
+            return VT_ENOMEM;
+        }
+        c->gain_low = pow(10.0, cfg->duck_db / 20.0);
+        c->gain_step = (1.0 - c->gain_low) / ((double)cfg->duck_ramp_ms * cfg->out_rate / 1000.0);
+    }
     *out = c;
     return 0;
 }
@@ -207,6 +228,9 @@ void vt_core_destroy(vt_core *c)
     free(c->answer_text);
     free(c->turn_text);
     free(c->word_end_abs);
+    free(c->draft_text);
+    free(c->duck_buf);
+    vt__resume_clear(c);
     free(c);
 }
 
@@ -327,9 +351,13 @@ size_t vt_core_memory(const vt_core *c)
         return 0;
     size_t b = sizeof *c + vt__outq_memory(&c->q) + vt__transcript_memory(&c->tr) + c->pb.cap +
                c->plan_cap + c->answer_cap + c->turn_cap + c->cap_pending * sizeof(char *) +
-               c->word_end_cap * sizeof(uint64_t);
+               c->word_end_cap * sizeof(uint64_t) +
+               (c->duck_buf ? (size_t)c->q.frame_samples * sizeof *c->duck_buf : 0);
     for (size_t i = 0; i < c->n_pending; i++)
         b += strlen(c->pending[i]) + 1;
+    const char *held[] = {c->draft_text, c->resume_heard, c->resume_rest, c->resume_cut};
+    for (size_t i = 0; i < sizeof held / sizeof *held; i++)
+        b += held[i] ? strlen(held[i]) + 1 : 0;
     for (int i = 0; i < c->n_utts; i++) {
         if (c->utts[i].text)
             b += strlen(c->utts[i].text) + 1;

@@ -40,6 +40,21 @@ size_t vt__text_norm_word(const char *in, size_t len, char *out, size_t cap);
 size_t vt__text_count_words(const char *s);
 /* Byte offset just past the first k whitespace tokens of s. */
 size_t vt__text_prefix_words(const char *s, size_t k);
+/* Speech interruptions that need words (cfg.n_backchannels or
+ * cfg.interrupt_min_words): may this recognised text interrupt? It needs at
+ * least interrupt_min_words words (at least one) and a word that is not a
+ * backchannel ("uh huh", "mhm", ...). */
+static inline bool vt__speech_needs_words(const vt_config *cfg)
+{
+    return cfg->n_backchannels > 0 || cfg->interrupt_min_words > 0;
+}
+bool vt__text_may_interrupt(const vt_config *cfg, const char *text);
+/* Think time: only hesitations ("um", "uh"); ends in a number that may go on
+ * ("fifty", "two hundred", "3 point"); ends in a question ('?' is its last
+ * sentence end). */
+bool vt__text_only_fillers(const char *text);
+bool vt__text_ends_open_number(const char *text);
+bool vt__text_is_question(const char *text);
 
 /* ---- phrase.c: LLM tokens -> TTS phrases (seed 004) -------------------- */
 typedef struct phrase_buf {
@@ -105,6 +120,7 @@ void vt__transcript_init(transcript *t);
 void vt__transcript_free(transcript *t);
 int vt__transcript_add(transcript *t, vt_role role, const char *text, const char *unspoken,
                    int interrupted);
+int vt__transcript_pop(transcript *t, vt_role role, const char *text);
 size_t vt__transcript_memory(const transcript *t);
 
 /* ---- metrics.c ---------------------------------------------------------- */
@@ -128,6 +144,8 @@ typedef struct utt {
     bool belongs;         /* part of the person's next / current turn */
     bool during_answer;   /* began while the tutor was answering */
     bool triggered;       /* this utterance interrupted the tutor */
+    bool sustained;       /* loud and long enough to interrupt, waiting for words */
+    double sus_conf, sus_energy;
     int64_t start_us, end_us;
     char *text;           /* final (stripped) */
     char *partial;
@@ -186,6 +204,28 @@ struct vt_core {
     bool has_playback;         /* the client reports its playback position */
     uint64_t playback;
 
+    /* a preemptive answer (cfg.preempt_ms): begun on the text so far while
+     * the end-of-turn rule still decides; nothing of it is released until
+     * the turn ends with the same text, else it is cancelled by generation */
+    bool draft;
+    char *draft_text;          /* the user turn it answers (also in memory) */
+    int64_t draft_voice_us;    /* the person's last voice when it began */
+
+    /* resume after a false interruption (cfg.resume_ms) */
+    bool resume_pending;
+    int64_t resume_at_us;
+    char *resume_heard;        /* the heard part of the cut answer, as planned */
+    char *resume_rest;         /* from the word it was cut in */
+    char *resume_cut;          /* its entry in memory ("...heard..."), taken back */
+    bool skip_first_metric;    /* a resumed answer is not end of speech to first audio */
+
+    bool question_open;        /* the tutor's last answer asked a question (think time) */
+
+    /* ducking (cfg.duck_db): the gain of released output moves toward its
+     * target by gain_step per sample; duck_buf holds one scaled slice */
+    int16_t *duck_buf;
+    double gain, gain_target, gain_low, gain_step;
+
     /* filler */
     bool filler_wait;
     bool filler_held;             /* chosen, waiting for filler_play_us */
@@ -226,12 +266,33 @@ int64_t vt__turn_deadline(const vt_core *c, const char **why);
 /* True when a late final's stand-in was taken: run the timers again. */
 bool vt__check_turn_end(vt_core *c, int64_t now);
 
+/* Preemptive answers: start, restart or drop the draft answer (before the
+ * end of turn in every pump); commit it when the turn ends with its text. */
+void vt__preempt_pump(vt_core *c, int64_t now);
+int64_t vt__preempt_deadline(const vt_core *c);
+void vt__draft_cancel(vt_core *c, int64_t now);
+
 /* answer.c: the output side */
+/* The answer takes tokens and synthesizes: active, or a draft. */
+static inline bool vt__answer_live(const vt_core *c)
+{
+    return c->answer_active || c->draft;
+}
 void vt__answer_clear(vt_core *c);
 /* Cut the answer at what was heard (memory, then clear); *said and *rest
  * are malloc'd (or NULL) for the caller to free. */
-void vt__answer_cut(vt_core *c, char **said, char **rest);
+void vt__answer_cut(vt_core *c, char **said, char **rest, char **heard);
+/* Speak the rest of a cut answer as an answer of its own, the heard part
+ * kept as heard, so memory holds the whole answer once. */
+void vt__answer_resume(vt_core *c, const char *heard, const char *rest, const char *cut,
+                       int64_t now);
+/* Resume after a false interruption: forget it, or resume when it is due. */
+void vt__resume_clear(vt_core *c);
+void vt__resume_pump(vt_core *c, int64_t now);
+int64_t vt__resume_deadline(const vt_core *c);
 void vt__answer_pump(vt_core *c, int64_t now);
+/* Ducking: lower the output (likely speech over the tutor) or restore it. */
+void vt__duck(vt_core *c, bool low);
 
 /* utterance.c: the person's utterances */
 void vt__utt_remove(vt_core *c, int i);

@@ -170,3 +170,100 @@ int vt_judge_heuristic(const char *text)
             return 0;
     return 1;
 }
+
+/* Is the normalized text nothing but backchannel phrases ("uh huh yeah")?
+ * Phrases match as whole words, the longest first at each position. */
+static bool only_backchannels(const vt_config *cfg, const char *norm)
+{
+    size_t pos = 0, n = strlen(norm);
+    if (cfg->n_backchannels == 0 || n == 0)
+        return false;
+    while (pos < n) {
+        size_t best = 0;
+        for (int b = 0; b < cfg->n_backchannels; b++) {
+            size_t l = strlen(cfg->backchannels[b]);
+            if (l > best && cfg->backchannels[b][0] && match_at(norm, pos, cfg->backchannels[b]))
+                best = l;
+        }
+        if (!best) {
+            /* the rest may be how a backchannel begins ("uh" of "uh huh", "i" of "i see"):
+             * interim text, so not yet a reason to interrupt */
+            size_t rest = n - pos;
+            for (int b = 0; b < cfg->n_backchannels; b++)
+                if (strlen(cfg->backchannels[b]) > rest &&
+                    strncmp(cfg->backchannels[b], norm + pos, rest) == 0 &&
+                    cfg->backchannels[b][rest] == ' ')
+                    return true;
+            return false;
+        }
+        pos += best;
+        while (pos < n && norm[pos] == ' ')
+            pos++;
+    }
+    return true;
+}
+
+bool vt__text_may_interrupt(const vt_config *cfg, const char *text)
+{
+    char norm[1024];
+    vt__text_norm_word(text ? text : "", text ? strlen(text) : 0, norm, sizeof norm);
+    size_t words = vt__text_count_words(norm);
+    size_t need = cfg->interrupt_min_words > 0 ? (size_t)cfg->interrupt_min_words : 1;
+    return words >= need && !only_backchannels(cfg, norm);
+}
+
+static const char *const k_fillers[] = {"um", "umm", "uhm", "uh", "uhh", "er", "erm", "ah",
+                                        "hmm", "hm", "mm", "mmm", NULL};
+
+static bool in_list(const char *w, const char *const *list)
+{
+    for (int i = 0; list[i]; i++)
+        if (strcmp(w, list[i]) == 0)
+            return true;
+    return false;
+}
+
+bool vt__text_only_fillers(const char *text)
+{
+    char norm[1024];
+    vt__text_norm_word(text ? text : "", text ? strlen(text) : 0, norm, sizeof norm);
+    if (!norm[0])
+        return false;
+    for (char *w = strtok(norm, " "); w; w = strtok(NULL, " "))
+        if (!in_list(w, k_fillers))
+            return false;
+    return true;
+}
+
+/* Number words after which more of the number often follows. */
+static const char *const k_open_numbers[] = {
+    "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    "hundred", "thousand", "million", "billion", "point", "minus", NULL};
+
+bool vt__text_ends_open_number(const char *text)
+{
+    char norm[1024];
+    size_t n = vt__text_norm_word(text ? text : "", text ? strlen(text) : 0, norm, sizeof norm);
+    const char *last = norm;
+    for (size_t i = 0; i < n; i++)
+        if (norm[i] == ' ')
+            last = norm + i + 1;
+    if (in_list(last, k_open_numbers))
+        return true;
+    /* "20", "300": a number in digits that ends in zero */
+    size_t l = strlen(last);
+    if (l < 2 || last[l - 1] != '0')
+        return false;
+    for (size_t i = 0; i < l; i++)
+        if (!isdigit((unsigned char)last[i]))
+            return false;
+    return true;
+}
+
+bool vt__text_is_question(const char *text)
+{
+    for (size_t i = text ? strlen(text) : 0; i > 0; i--)
+        if (strchr(".!?", text[i - 1]))
+            return text[i - 1] == '?';
+    return false;
+}

@@ -64,6 +64,17 @@ int vt__transcript_add(transcript *t, vt_role role, const char *text, const char
     return 0;
 }
 
+/* Take back the last turn when it is `role` with exactly `text` (an answer
+ * begun early and dropped, an interruption undone): 1 when it was removed. */
+int vt__transcript_pop(transcript *t, vt_role role, const char *text)
+{
+    if (t->n == 0 || t->turns[t->n - 1].role != role || !text ||
+        strcmp(t->turns[t->n - 1].text, text) != 0)
+        return 0;
+    turn_free(&t->turns[--t->n]);
+    return 1;
+}
+
 size_t vt__transcript_memory(const transcript *t)
 {
     size_t b = t->cap * sizeof *t->turns;

@@ -7,6 +7,12 @@
  * and after a short silence when the judge says the sentence is complete, a
  * long one when it is not, the turn goes to the tutor; a recogniser that is
  * late with a final has its interim text stand in for it.
+ * Past the seeds (issue 15, each off by default): a preemptive answer begun
+ * on the text so far after preempt_ms of silence and kept unreleased until
+ * the turn ends with the same words (else cancelled by generation); resume
+ * after a false interruption (speech stopped the tutor, no words within
+ * resume_ms); think time (think_silence_ms while the tutor's question is
+ * open, and a hesitation alone never ends a turn).
  */
 #include "core/internal.h"
 #include <stdio.h>
@@ -43,8 +49,21 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
     c->have_interrupted = true;
 
     /* 2. memory: only what was heard, then "...", and a note */
-    char *said = NULL, *rest = NULL;
-    vt__answer_cut(c, &said, &rest);
+    char *said = NULL, *rest = NULL, *heard = NULL;
+    vt__answer_cut(c, &said, &rest, &heard);
+    vt__resume_clear(c);
+    if (trig == VT_TRIGGER_SPEECH && c->cfg.resume_ms > 0 && said && rest && rest[0] && heard) {
+        /* perhaps a cough or a door: resume if no words come (resume_pump) */
+        c->resume_pending = true;
+        c->resume_at_us = now + (int64_t)c->cfg.resume_ms * 1000;
+        c->resume_heard = heard;
+        c->resume_rest = strdup(rest);
+        c->resume_cut = strdup(said);
+        heard = NULL;
+        if (!c->resume_rest || !c->resume_cut)
+            vt__resume_clear(c);
+    }
+    free(heard);
 
     /* 3. the person's ongoing speech belongs to their next turn */
     for (int i = 0; i < c->n_utts; i++)
@@ -141,25 +160,203 @@ int vt_core_key(vt_core *c, int64_t now)
     return rc;
 }
 
+/* ---- preemptive answers (cfg.preempt_ms) -------------------------------- */
+
+/* Same words, ignoring case and punctuation ("Eight?" is "eight"). */
+static bool same_words(const char *a, const char *b)
+{
+    char na[1024], nb[1024];
+    vt__text_norm_word(a, strlen(a), na, sizeof na);
+    vt__text_norm_word(b, strlen(b), nb, sizeof nb);
+    return strcmp(na, nb) == 0;
+}
+
+/* The person's turn so far: the finals, then the interim text of the
+ * utterances whose final has not come (malloc'd; NULL when there is none). */
+static char *turn_so_far(const vt_core *c)
+{
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    bool any = false;
+    if (c->turn_len)
+        vt__str_append(&buf, &len, &cap, c->turn_text);
+    for (int i = 0; i < c->n_utts; i++) {
+        const utt *u = &c->utts[i];
+        if (!u->belongs)
+            continue;
+        any = true;
+        if (u->has_final || !u->partial || !u->partial[0])
+            continue;
+        char clean[1024];
+        if (u->during_answer)
+            vt_strip_command(&c->cfg, u->partial, clean, sizeof clean);
+        else
+            snprintf(clean, sizeof clean, "%s", u->partial);
+        if (!clean[0])
+            continue;
+        if (len)
+            vt__str_append(&buf, &len, &cap, " ");
+        vt__str_append(&buf, &len, &cap, clean);
+    }
+    if (!any || !len) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+void vt__draft_cancel(vt_core *c, int64_t now)
+{
+    if (!c->draft)
+        return;
+    vt_action cancel = {.type = VT_ACT_CANCEL, .gen = c->gen};
+    vt__act(c, &cancel, now);
+    c->gen++;
+    vt__outq_flush(&c->q); /* nothing of a draft was released */
+    vt__answer_clear(c);
+    vt__transcript_pop(&c->tr, VT_ROLE_USER, c->draft_text);
+    free(c->draft_text);
+    c->draft_text = NULL;
+    c->draft = false;
+}
+
+static void draft_start(vt_core *c, char *text, int64_t now)
+{
+    vt__answer_clear(c);
+    c->gen++;
+    c->draft = true;
+    c->draft_text = text;
+    c->draft_voice_us = c->vad.last_voice_us;
+    c->first_audio = c->first_answer_audio = false;
+    c->chunks_sent = c->total_chunks = 0;
+    /* the brain reads the memory: the turn is in it while the draft lives */
+    vt__transcript_add(&c->tr, VT_ROLE_USER, text, NULL, 0);
+    vt_action llm = {.type = VT_ACT_LLM_START, .gen = c->gen, .text = text};
+    vt__act(c, &llm, now);
+}
+
+static bool preempt_possible(const vt_core *c)
+{
+    /* in a segment's hangover, or between segments with no new speech starting */
+    return c->cfg.preempt_ms > 0 && c->state == VT_STATE_LISTENING && !c->answer_active &&
+           (c->vad.in_speech || c->vad.run_speech == 0);
+}
+
+int64_t vt__preempt_deadline(const vt_core *c)
+{
+    if (!preempt_possible(c) || c->draft)
+        return INT64_MAX;
+    for (int i = 0; i < c->n_utts; i++)
+        if (c->utts[i].belongs)
+            return c->vad.last_voice_us + (int64_t)c->cfg.preempt_ms * 1000;
+    return INT64_MAX;
+}
+
+/* The person went on (voice since the draft began, or other words): drop
+ * the draft; after preempt_ms of silence, begin one on the text so far. */
+void vt__preempt_pump(vt_core *c, int64_t now)
+{
+    if (c->draft && (c->vad.last_voice_us > c->draft_voice_us || c->answer_active ||
+                     c->state != VT_STATE_LISTENING))
+        vt__draft_cancel(c, now);
+    if (!preempt_possible(c))
+        return;
+    if (now - c->vad.last_voice_us < (int64_t)c->cfg.preempt_ms * 1000)
+        return;
+    char *text = turn_so_far(c);
+    if (text && c->cfg.think_silence_ms > 0 && vt__text_only_fillers(text)) {
+        free(text); /* "um" alone is not a turn (think time): nothing to answer */
+        text = NULL;
+    }
+    if (!text) {
+        vt__draft_cancel(c, now);
+        return;
+    }
+    if (c->draft && same_words(text, c->draft_text)) {
+        free(text);
+        return;
+    }
+    vt__draft_cancel(c, now);
+    draft_start(c, text, now);
+}
+
+/* ---- resume after a false interruption (cfg.resume_ms) ------------------ */
+
+void vt__resume_clear(vt_core *c)
+{
+    c->resume_pending = false;
+    free(c->resume_heard);
+    free(c->resume_rest);
+    free(c->resume_cut);
+    c->resume_heard = c->resume_rest = c->resume_cut = NULL;
+}
+
+/* Nothing of the person's is in progress: no voice, no turn, no text to come. */
+static bool resume_ready(const vt_core *c)
+{
+    if (!c->resume_pending || c->state != VT_STATE_LISTENING || c->answer_active ||
+        c->draft || c->vad.in_speech || c->turn_len)
+        return false;
+    for (int i = 0; i < c->n_utts; i++)
+        if (c->utts[i].belongs && (c->utts[i].open || !c->utts[i].has_final))
+            return false;
+    return true;
+}
+
+int64_t vt__resume_deadline(const vt_core *c)
+{
+    return resume_ready(c) ? c->resume_at_us : INT64_MAX;
+}
+
+void vt__resume_pump(vt_core *c, int64_t now)
+{
+    if (!resume_ready(c) || now < c->resume_at_us)
+        return;
+    char *heard = c->resume_heard, *rest = c->resume_rest, *cut = c->resume_cut;
+    c->resume_heard = c->resume_rest = c->resume_cut = NULL;
+    c->resume_pending = false;
+    vt__answer_resume(c, heard, rest, cut, now);
+    free(heard);
+    free(rest);
+    free(cut);
+}
+
 /* ---- end of turn -------------------------------------------------------- */
 
 static void end_turn(vt_core *c, const char *text, const char *why, int64_t speech_end,
                      int64_t now)
 {
+    /* a preemptive answer to these very words is already on its way */
+    bool commit = c->draft && same_words(text, c->draft_text);
+    vt__resume_clear(c); /* the person took the floor */
+    if (c->draft && !commit)
+        vt__draft_cancel(c, now);
     c->turn_no++;
     c->m.turns++;
-    vt__transcript_add(&c->tr, VT_ROLE_USER, text, NULL, 0);
-    vt__answer_clear(c);
-    c->gen++;
+    if (commit) {
+        free(c->draft_text);
+        c->draft_text = NULL;
+        c->draft = false;
+    } else {
+        vt__transcript_add(&c->tr, VT_ROLE_USER, text, NULL, 0);
+        vt__answer_clear(c);
+        c->gen++;
+        c->first_audio = c->first_answer_audio = false;
+        c->chunks_sent = c->total_chunks = 0;
+    }
     c->answer_active = true;
     c->speech_end_us = speech_end;
-    c->first_audio = c->first_answer_audio = false;
-    c->chunks_sent = c->total_chunks = 0;
     vt__set_state(c, VT_STATE_THINKING, why, now);
     vt_event ps = {.type = VT_EV_PROCESSING_STARTED, .text = text};
     vt__event(c, &ps, now);
-    vt_action llm = {.type = VT_ACT_LLM_START, .gen = c->gen, .text = text};
-    vt__act(c, &llm, now);
+    if (!commit) {
+        vt_action llm = {.type = VT_ACT_LLM_START, .gen = c->gen, .text = text};
+        vt__act(c, &llm, now);
+    } else if (c->plan_len && !c->response_started) {
+        c->response_started = true;
+        vt_event rs = {.type = VT_EV_RESPONSE_START, .text = c->answer_text};
+        vt__event(c, &rs, now);
+    }
     if (c->cfg.filler_enabled && c->n_fillers > 0) {
         c->filler_wait = true;
         c->filler_deadline_us = now + (int64_t)c->cfg.filler_deadline_ms * 1000;
@@ -175,6 +372,9 @@ static void end_turn(vt_core *c, const char *text, const char *why, int64_t spee
     if (c->turn_text)
         c->turn_text[0] = 0;
     c->verdict = -1;
+    c->question_open = false; /* answered (or another turn taken) */
+    if (commit)
+        vt__answer_pump(c, now); /* its first audio leaves now */
 }
 
 /* The end-of-turn deadline for the current turn, or INT64_MAX. */
@@ -204,9 +404,18 @@ int64_t vt__turn_deadline(const vt_core *c, const char **why)
     }
     if (c->turn_len == 0)
         return INT64_MIN; /* nothing was said: drop the noise now */
-    if (c->verdict == 1) {
+    bool think = c->cfg.think_silence_ms > 0;
+    if (think && vt__text_only_fillers(c->turn_text))
+        return INT64_MAX; /* "um" alone never ends a turn: more is coming */
+    /* while the tutor's question is open, "fifty..." may go on ("six") */
+    bool thinking = think && c->question_open;
+    if (c->verdict == 1 && !(thinking && vt__text_ends_open_number(c->turn_text))) {
         *why = "sentence complete, short silence";
         return last_voice + (int64_t)c->cfg.complete_silence_ms * 1000;
+    }
+    if (thinking) {
+        *why = "answer to a question not finished, thinking time";
+        return last_voice + (int64_t)c->cfg.think_silence_ms * 1000;
     }
     *why = c->verdict == 0 ? "sentence incomplete, long silence" : "no verdict, long silence";
     return last_voice + (int64_t)c->cfg.incomplete_silence_ms * 1000;

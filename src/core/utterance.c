@@ -5,7 +5,10 @@
  * turn (it began while listening, or carried or outlived an interruption;
  * then a leading command word is stripped), or, while the tutor speaks, only
  * the interruption detector, and a note in memory when it ends without
- * interrupting. Nothing the person says is dropped.
+ * interrupting. Nothing the person says is dropped. With backchannels or
+ * interrupt_min_words set, sustained speech interrupts only once its text
+ * may (not only "uh huh", enough words); its first loud frame ducks the
+ * output (duck_db).
  */
 #include "core/internal.h"
 #include <stdio.h>
@@ -48,6 +51,29 @@ static utt *utt_new(vt_core *c)
     return u;
 }
 
+/* ---- speech interruptions that need words --------------------------------- */
+
+/* Sustained speech over the tutor interrupts once its words may (not only
+ * backchannels, at least interrupt_min_words); the key and commands never wait. */
+static void speech_words_check(vt_core *c, utt *u, const char *text, int64_t now)
+{
+    if (!u->sustained || u->belongs || !c->answer_active || !text ||
+        !vt__text_may_interrupt(&c->cfg, text))
+        return;
+    if (vt__try_interrupt(c, VT_TRIGGER_SPEECH, u->sus_conf, u->sus_energy, now, now)) {
+        u->belongs = true;
+        u->triggered = true;
+    }
+}
+
+static utt *utt_open_latest(vt_core *c)
+{
+    for (int i = c->n_utts - 1; i >= 0; i--)
+        if (c->utts[i].open)
+            return &c->utts[i];
+    return NULL;
+}
+
 /* ---- audio: VAD segments ------------------------------------------------ */
 
 static void on_vad_frame(vt_core *c, vad_edge edge, int64_t end_us, int64_t now)
@@ -68,14 +94,32 @@ static void on_vad_frame(vt_core *c, vad_edge edge, int64_t end_us, int64_t now)
                        .energy = v->energy};
         vt__event(c, &ev, now);
     }
+    /* ducking: the first frame of likely speech over the tutor lowers it,
+     * until an interruption or the end of what was only a start or a segment */
+    if (c->answer_active) {
+        if (v->conf >= c->cfg.interrupt_threshold && v->conf >= c->cfg.vad_start_confidence &&
+            (v->in_speech || v->run_speech > 0))
+            vt__duck(c, true);
+        else if (!v->in_speech && v->run_speech == 0)
+            vt__duck(c, false);
+    }
     /* seed 004's spurious-start filter: speech over the threshold must last
      * min_speech_ms before it may interrupt */
     if (v->in_speech || v->run_speech > 0) {
         if (v->conf >= c->cfg.interrupt_threshold)
             c->above_ms += frame_ms;
         if (c->above_ms >= c->cfg.min_speech_ms && v->conf >= c->cfg.interrupt_threshold &&
-            c->answer_active)
-            vt__try_interrupt(c, VT_TRIGGER_SPEECH, v->conf, v->energy, now, now);
+            c->answer_active) {
+            utt *u = vt__speech_needs_words(&c->cfg) ? utt_open_latest(c) : NULL;
+            if (!vt__speech_needs_words(&c->cfg)) {
+                vt__try_interrupt(c, VT_TRIGGER_SPEECH, v->conf, v->energy, now, now);
+            } else if (u && !u->sustained && !u->belongs) {
+                u->sustained = true;
+                u->sus_conf = v->conf;
+                u->sus_energy = v->energy;
+                speech_words_check(c, u, u->partial, now);
+            }
+        }
     } else {
         c->above_ms = 0;
     }
@@ -146,6 +190,8 @@ int vt_core_stt_partial(vt_core *c, uint32_t id, const char *text, int64_t now)
     if (u->during_answer && !u->belongs) {
         /* interrupt_only: this text feeds only the interruption detector */
         command_check(c, text, now);
+        if (!u->belongs)
+            speech_words_check(c, u, text, now);
     } else if (u->belongs && *text) {
         char clean[1024];
         if (u->during_answer)
@@ -155,6 +201,8 @@ int vt_core_stt_partial(vt_core *c, uint32_t id, const char *text, int64_t now)
         size_t l = strlen(clean);
         while (l && clean[l - 1] == ' ')
             clean[--l] = 0;
+        if (l)
+            vt__resume_clear(c); /* words: it was a real interruption */
         char *all = l ? joined_turn(c, clean) : NULL;
         if (all) {
             vt_event ev = {.type = VT_EV_TRANSCRIPTION_PARTIAL, .text = all};
@@ -173,8 +221,11 @@ int vt__take_final(vt_core *c, uint32_t id, const char *text, int64_t now)
     utt *u = utt_find(c, id);
     if (!u || u->has_final)
         return VT_ESTALE; /* gone, or its interim text already stood in */
-    if (u->during_answer && !u->belongs)
+    if (u->during_answer && !u->belongs) {
         command_check(c, text, now); /* may make u belong (interruption) */
+        if ((u = utt_find(c, id)) != NULL && !u->belongs)
+            speech_words_check(c, u, text, now);
+    }
     u = utt_find(c, id);
     if (!u)
         return 0;
@@ -202,6 +253,7 @@ int vt__take_final(vt_core *c, uint32_t id, const char *text, int64_t now)
         return 0;
     }
     if (clean[0]) {
+        vt__resume_clear(c);
         if (c->turn_len)
             vt__str_append(&c->turn_text, &c->turn_len, &c->turn_cap, " ");
         vt__str_append(&c->turn_text, &c->turn_len, &c->turn_cap, clean);

@@ -1,5 +1,6 @@
 /* vt_config from a JSON object (see config_json.h). */
 #include "protocol/config_json.h"
+#include <stdbool.h>
 #include <stddef.h>
 #include <limits.h>
 #include <math.h>
@@ -25,7 +26,8 @@ static const field k_fields[] = {
     FI(final_wait_ms), FB(interrupt_enabled), FD(interrupt_threshold),
     FI(interrupt_cooldown_ms), FI(min_speech_ms), FB(filler_enabled), FI(filler_deadline_ms), FI(filler_delay_ms),
     FI(phrase_first_min_chars), FI(phrase_min_chars), FI(phrase_max_chars), FI(pacer_lead_ms),
-    FI(tts_lookahead_ms), FS(character), FS(apology), FI(seed),
+    FI(tts_lookahead_ms), FI(preempt_ms), FI(interrupt_min_words), FI(resume_ms), FI(think_silence_ms), FD(duck_db),
+    FI(duck_ramp_ms), FS(character), FS(apology), FI(seed),
 };
 
 int vt_config_apply_json(vt_config *cfg, const cJSON *obj, char *err, size_t errlen)
@@ -50,7 +52,8 @@ int vt_config_apply_json(vt_config *cfg, const cJSON *obj, char *err, size_t err
             cfg->interrupt_mode = m;
             continue;
         }
-        if (strcmp(k, "commands") == 0) {
+        bool backch = strcmp(k, "backchannels") == 0;
+        if (strcmp(k, "commands") == 0 || backch) {
             char csv[VT_MAX_COMMANDS * VT_MAX_COMMAND_LEN * 2] = "";
             if (cJSON_IsString(it)) {
                 snprintf(csv, sizeof csv, "%s", it->valuestring);
@@ -59,17 +62,18 @@ int vt_config_apply_json(vt_config *cfg, const cJSON *obj, char *err, size_t err
                 cJSON_ArrayForEach(w, it)
                 {
                     if (!cJSON_IsString(w)) {
-                        snprintf(err, errlen, "config.commands: every entry must be a string");
+                        snprintf(err, errlen, "config.%s: every entry must be a string", k);
                         return VT_EINVAL;
                     }
                     size_t l = strlen(csv);
                     snprintf(csv + l, sizeof csv - l, "%s%s", l ? "," : "", w->valuestring);
                 }
             } else {
-                snprintf(err, errlen, "config.commands: must be a list of words");
+                snprintf(err, errlen, "config.%s: must be a list of words", k);
                 return VT_EINVAL;
             }
-            int rc = vt_config_set_commands(cfg, csv, err, errlen);
+            int rc = backch ? vt_config_set_backchannels(cfg, csv, err, errlen)
+                            : vt_config_set_commands(cfg, csv, err, errlen);
             if (rc)
                 return rc;
             continue;

@@ -83,6 +83,48 @@ static void one_range_table(void **st)
     assert_non_null(strstr(err, "tts_lookahead_ms"));
 }
 
+/* Issue 15's settings: every one off by default, range-checked, set from JSON. */
+static void turn_taking_settings(void **st)
+{
+    (void)st;
+    vt_config c;
+    char err[256] = "";
+    vt_config_default(&c);
+    assert_int_equal(c.preempt_ms, 0);
+    assert_int_equal(c.resume_ms, 0);
+    assert_int_equal(c.n_backchannels, 0);
+    assert_int_equal(c.interrupt_min_words, 0);
+    assert_true(c.duck_db == 0);
+    assert_int_equal(c.think_silence_ms, 0);
+    cJSON *o = cJSON_Parse("{\"preempt_ms\":150,\"resume_ms\":1500,\"backchannels\":"
+                           "[\"uh huh\",\"Mhm\",\"I see\"],\"interrupt_min_words\":2,"
+                           "\"duck_db\":-15,\"duck_ramp_ms\":10,\"think_silence_ms\":3000}");
+    assert_int_equal(vt_config_apply_json(&c, o, err, sizeof err), 0);
+    cJSON_Delete(o);
+    assert_int_equal(c.n_backchannels, 3);
+    assert_string_equal(c.backchannels[1], "mhm");
+    assert_string_equal(c.backchannels[2], "i see");
+    assert_int_equal(vt_config_set_backchannels(&c, VT_BACKCHANNELS_SUGGESTED, err, sizeof err), 0);
+    assert_true(c.n_backchannels > 10);
+    const char *bad[][2] = {
+        {"{\"preempt_ms\":20}", "preempt_ms"},
+        {"{\"resume_ms\":100}", "resume_ms"},
+        {"{\"interrupt_min_words\":21}", "interrupt_min_words"},
+        {"{\"duck_db\":6}", "duck_db"},
+        {"{\"duck_ramp_ms\":0}", "duck_ramp_ms"},
+        {"{\"think_silence_ms\":1000}", "think_silence_ms"},
+        {"{\"backchannels\":[1]}", "backchannels"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        vt_config_default(&c);
+        o = cJSON_Parse(bad[i][0]);
+        assert_int_not_equal(vt_config_apply_json(&c, o, err, sizeof err), 0);
+        cJSON_Delete(o);
+        if (!strstr(err, bad[i][1]))
+            fail_msg("case %zu: '%s' lacks '%s'", i, err, bad[i][1]);
+    }
+}
+
 static void json_overrides(void **st)
 {
     (void)st;
@@ -136,6 +178,7 @@ int main(void)
         cmocka_unit_test(out_of_range_is_refused_with_a_message),
         cmocka_unit_test(one_range_table),
         cmocka_unit_test(json_overrides),
+        cmocka_unit_test(turn_taking_settings),
         cmocka_unit_test(names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
