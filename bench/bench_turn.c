@@ -41,41 +41,15 @@ static vt_sim *run(const char *json)
     return s;
 }
 
-static const vt_sim_record *nth(const vt_sim *s, const char *type, const char *has, int n)
-{
-    const vt_sim_record *r;
-    size_t k = vt_sim_records(s, &r);
-    for (size_t i = 0; i < k; i++)
-        if (strcmp(r[i].type, type) == 0 && (!has || strstr(r[i].json, has)) && n-- == 0)
-            return &r[i];
-    return NULL;
-}
 
-static int count(const vt_sim *s, const char *type)
-{
-    int n = 0;
-    while (nth(s, type, NULL, n))
-        n++;
-    return n;
-}
 
-static double t_of(const vt_sim *s, const char *type, const char *has, int n)
-{
-    const vt_sim_record *r = nth(s, type, has, n);
-    return r ? r->t : -1;
-}
 
-static double energy(const vt_sim *s, double a, double b)
-{
-    size_t n;
-    int rate;
-    const int16_t *o = vt_sim_output(s, &n, &rate);
-    double e = 0;
-    size_t i0 = (size_t)(a * rate), i1 = (size_t)(b * rate);
-    for (size_t i = i0; i < i1 && i < n; i++)
-        e += fabs((double)o[i]);
-    return i1 > i0 ? e / (double)(i1 - i0) : 0;
-}
+
+/* The run's records (sim_query.c). */
+#define nth vt_sim_find
+#define count(s, type) vt_sim_count(s, type, NULL)
+#define t_of vt_sim_time
+#define energy vt_sim_energy
 
 static int cmp_d(const void *a, const void *b)
 {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/grow.h"
 #include "voicetutor/core.h"
 
 enum { EV_RUN, EV_MSG, EV_DONE };
@@ -51,14 +52,8 @@ struct vt_vexec {
 
 static int push(vt_vexec *vx, int64_t t, int kind, vjob *job, void *msg)
 {
-    if (vx->n == vx->cap) {
-        size_t cap = vx->cap ? vx->cap * 2 : 64;
-        vev *q = realloc(vx->q, cap * sizeof *q);
-        if (!q)
-            return VT_ENOMEM;
-        vx->q = q;
-        vx->cap = cap;
-    }
+    if (vt_grow((void **)&vx->q, &vx->cap, vx->n + 1, sizeof *vx->q) != 0)
+        return VT_ENOMEM;
     size_t i = vx->n;
     while (i > 0 && vx->q[i - 1].t > t) {
         vx->q[i] = vx->q[i - 1];
@@ -71,14 +66,8 @@ static int push(vt_vexec *vx, int64_t t, int kind, vjob *job, void *msg)
 
 static int track(vt_vexec *vx, vjob *j)
 {
-    if (vx->n_jobs == vx->cap_jobs) {
-        size_t cap = vx->cap_jobs ? vx->cap_jobs * 2 : 16;
-        vjob **a = realloc(vx->jobs, cap * sizeof *a);
-        if (!a)
-            return VT_ENOMEM;
-        vx->jobs = a;
-        vx->cap_jobs = cap;
-    }
+    if (vt_grow((void **)&vx->jobs, &vx->cap_jobs, vx->n_jobs + 1, sizeof *vx->jobs) != 0)
+        return VT_ENOMEM;
     vx->jobs[vx->n_jobs++] = j;
     return 0;
 }

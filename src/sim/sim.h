@@ -40,4 +40,20 @@ const int16_t *vt_sim_output(const vt_sim *s, size_t *n, int *rate);
 const vt_core *vt_sim_core(const vt_sim *s);
 /* The scenario's length in virtual seconds. */
 double vt_sim_duration(const vt_sim *s);
+
+/* ---- questions about a finished run (sim_query.c) ---- */
+/* The nth (0-based) record of a type whose line contains has (NULL: any);
+ * NULL when there is none. */
+const vt_sim_record *vt_sim_find(const vt_sim *s, const char *type, const char *has, int n);
+int vt_sim_count(const vt_sim *s, const char *type, const char *has);
+/* Its virtual time in seconds, -1 when there is none. */
+double vt_sim_time(const vt_sim *s, const char *type, const char *has, int n);
+/* A string or number field of the nth record of a type, into buf ("" when
+ * the record has no such field); -1 when there is no such record. */
+int vt_sim_field(const vt_sim *s, const char *type, int n, const char *key, char *buf,
+                 size_t cap);
+/* Time of the nth transition into a state ("RESPONDING"), -1 if none. */
+double vt_sim_entered(const vt_sim *s, const char *state, int n);
+/* Mean absolute sample of out.wav between a and b seconds. */
+double vt_sim_energy(const vt_sim *s, double a, double b);
 #endif

@@ -15,6 +15,7 @@
 #include "sim/sim_internal.h"
 #include "engines/brain/brain_internal.h"
 #include "engines/speech/speech.h"
+#include "util/grow.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,20 +28,12 @@
 
 int vt__sim_fifo_push(vt__sim_fifo *f, int64_t v)
 {
-    if (f->head + f->n == f->cap) {
-        if (f->head) {
-            memmove(f->v, f->v + f->head, f->n * sizeof *f->v);
-            f->head = 0;
-        }
-        if (f->n == f->cap) {
-            size_t cap = f->cap ? f->cap * 2 : 16;
-            int64_t *nv = realloc(f->v, cap * sizeof *nv);
-            if (!nv)
-                return VT_ENOMEM;
-            f->v = nv;
-            f->cap = cap;
-        }
+    if (f->head + f->n == f->cap && f->head) {
+        memmove(f->v, f->v + f->head, f->n * sizeof *f->v);
+        f->head = 0;
     }
+    if (vt_grow((void **)&f->v, &f->cap, f->n + 1, sizeof *f->v) != 0)
+        return VT_ENOMEM;
     f->v[f->head + f->n++] = v;
     return 0;
 }

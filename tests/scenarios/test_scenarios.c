@@ -36,63 +36,24 @@ static vt_sim *run(const char *json)
     return s;
 }
 
-/* The nth (0-based) record of a type, or NULL. */
-static const vt_sim_record *nth(const vt_sim *s, const char *type, int n)
-{
-    const vt_sim_record *r;
-    size_t k = vt_sim_records(s, &r);
-    for (size_t i = 0; i < k; i++)
-        if (strcmp(r[i].type, type) == 0 && n-- == 0)
-            return &r[i];
-    return NULL;
-}
 
-static int count(const vt_sim *s, const char *type)
-{
-    int n = 0;
-    while (nth(s, type, n))
-        n++;
-    return n;
-}
 
-static double t_of(const vt_sim *s, const char *type, int n)
-{
-    const vt_sim_record *r = nth(s, type, n);
-    return r ? r->t : -1;
-}
 
-/* A string field of the nth record of a type (static buffer). */
+
+
+/* The run's records (sim_query.c), in the words the tests use. */
+#define nth(s, type, n) vt_sim_find(s, type, NULL, n)
+#define count(s, type) vt_sim_count(s, type, NULL)
+#define t_of(s, type, n) vt_sim_time(s, type, NULL, n)
+#define t_enter vt_sim_entered
+#define energy vt_sim_energy
+
+/* A string field of the nth record of a type (static buffer), NULL when
+ * there is no such record. */
 static const char *field(const vt_sim *s, const char *type, int n, const char *key)
 {
     static char buf[1024];
-    const vt_sim_record *r = nth(s, type, n);
-    if (!r)
-        return NULL;
-    cJSON *o = cJSON_Parse(r->json);
-    const cJSON *v = cJSON_GetObjectItem(o, key);
-    if (cJSON_IsString(v))
-        snprintf(buf, sizeof buf, "%s", v->valuestring);
-    else if (cJSON_IsNumber(v))
-        snprintf(buf, sizeof buf, "%g", v->valuedouble);
-    else
-        buf[0] = 0;
-    cJSON_Delete(o);
-    return buf;
-}
-
-/* Time of the nth transition into a state. */
-static double t_enter(const vt_sim *s, const char *state, int n)
-{
-    const vt_sim_record *r;
-    size_t k = vt_sim_records(s, &r);
-    for (size_t i = 0; i < k; i++)
-        if (strcmp(r[i].type, "transition") == 0) {
-            char want[64];
-            snprintf(want, sizeof want, "\"to\":\"%s\"", state);
-            if (strstr(r[i].json, want) && n-- == 0)
-                return r[i].t;
-        }
-    return -1;
+    return vt_sim_field(s, type, n, key, buf, sizeof buf) == 0 ? buf : NULL;
 }
 
 /* Length of the longest run of exact silence in out.wav between a and b. */
@@ -110,17 +71,6 @@ static double longest_gap_ms(const vt_sim *s, double a, double b)
     return best * 1000.0 / rate;
 }
 
-static double energy(const vt_sim *s, double a, double b)
-{
-    size_t n;
-    int rate;
-    const int16_t *o = vt_sim_output(s, &n, &rate);
-    double e = 0;
-    size_t i0 = (size_t)(a * rate), i1 = (size_t)(b * rate);
-    for (size_t i = i0; i < i1 && i < n; i++)
-        e += fabs((double)o[i]);
-    return i1 > i0 ? e / (double)(i1 - i0) : 0;
-}
 
 /* ---- end of turn (seed 000) ------------------------------------------------ */
 

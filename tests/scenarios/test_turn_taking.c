@@ -28,71 +28,25 @@ static vt_sim *run(const char *json)
     return s;
 }
 
-static const vt_sim_record *nth(const vt_sim *s, const char *type, int n)
-{
-    const vt_sim_record *r;
-    size_t k = vt_sim_records(s, &r);
-    for (size_t i = 0; i < k; i++)
-        if (strcmp(r[i].type, type) == 0 && n-- == 0)
-            return &r[i];
-    return NULL;
-}
 
-static int count(const vt_sim *s, const char *type)
-{
-    int n = 0;
-    while (nth(s, type, n))
-        n++;
-    return n;
-}
 
-static double t_of(const vt_sim *s, const char *type, int n)
-{
-    const vt_sim_record *r = nth(s, type, n);
-    return r ? r->t : -1;
-}
 
+
+
+
+/* The run's records (sim_query.c), in the words the tests use. */
+#define nth(s, type, n) vt_sim_find(s, type, NULL, n)
+#define count(s, type) vt_sim_count(s, type, NULL)
+#define t_of(s, type, n) vt_sim_time(s, type, NULL, n)
+#define t_enter vt_sim_entered
+#define energy vt_sim_energy
+
+/* A string field of the nth record of a type (static buffer), "" when there
+ * is no such record. */
 static const char *field(const vt_sim *s, const char *type, int n, const char *key)
 {
     static char buf[1024];
-    const vt_sim_record *r = nth(s, type, n);
-    if (!r)
-        return "";
-    cJSON *o = cJSON_Parse(r->json);
-    const cJSON *v = cJSON_GetObjectItem(o, key);
-    if (cJSON_IsString(v))
-        snprintf(buf, sizeof buf, "%s", v->valuestring);
-    else if (cJSON_IsNumber(v))
-        snprintf(buf, sizeof buf, "%g", v->valuedouble);
-    else
-        buf[0] = 0;
-    cJSON_Delete(o);
-    return buf;
-}
-
-static double t_enter(const vt_sim *s, const char *state, int n)
-{
-    const vt_sim_record *r;
-    size_t k = vt_sim_records(s, &r);
-    char want[64];
-    snprintf(want, sizeof want, "\"to\":\"%s\"", state);
-    for (size_t i = 0; i < k; i++)
-        if (strcmp(r[i].type, "transition") == 0 && strstr(r[i].json, want) && n-- == 0)
-            return r[i].t;
-    return -1;
-}
-
-/* Mean absolute output between a and b seconds. */
-static double energy(const vt_sim *s, double a, double b)
-{
-    size_t n;
-    int rate;
-    const int16_t *o = vt_sim_output(s, &n, &rate);
-    double e = 0;
-    size_t i0 = (size_t)(a * rate), i1 = (size_t)(b * rate);
-    for (size_t i = i0; i < i1 && i < n; i++)
-        e += fabs((double)o[i]);
-    return i1 > i0 ? e / (double)(i1 - i0) : 0;
+    return vt_sim_field(s, type, n, key, buf, sizeof buf) == 0 ? buf : "";
 }
 
 /* ---- preemptive answers (preempt_ms) ---------------------------------------- */
@@ -268,7 +222,7 @@ static void cough_resumes_from_the_word_it_cut(void **st)
         ANSWERING_FOR(COUGH, "\"interrupt_mode\":\"speech\",\"resume_ms\":1500", "24"));
     assert_int_equal(count(s, "interruption_detected"), 1);
     double ti = t_of(s, "interruption_detected", 0);
-    char spoken[512], rest[1024];
+    char spoken[1024], rest[1024];
     snprintf(spoken, sizeof spoken, "%s", field(s, "response_interrupted", 0, "spoken_text"));
     snprintf(rest, sizeof rest, "%s", field(s, "response_interrupted", 0, "unspoken_text"));
     /* 1.5 s after the interruption, the rest from the word it was cut in */
