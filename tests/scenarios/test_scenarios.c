@@ -15,46 +15,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <cjson/cJSON.h>
-#include "sim/sim.h"
+#include "scenarios/scenario_test.h"
 #include "util/wav.h"
 
 #define LONG_ANSWER                                                                          \
     "\"text\": \"Photosynthesis is how plants make food from light. They take in water and " \
     "carbon dioxide, and with the energy of sunlight they turn them into sugar. Oxygen is "  \
     "released as a by-product, which is the air we breathe. It happens in the leaves.\""
-
-static vt_sim *run(const char *json)
-{
-    char err[512] = "";
-    vt_sim *s = NULL;
-    int rc = vt_sim_load_string(json, ".", "test", &s, err, sizeof err);
-    if (rc)
-        fail_msg("load: %s", err);
-    rc = vt_sim_run(s, err, sizeof err);
-    if (rc)
-        fail_msg("run: %s", err);
-    return s;
-}
-
-
-
-
-
-
-/* The run's records (sim_query.c), in the words the tests use. */
-#define nth(s, type, n) vt_sim_find(s, type, NULL, n)
-#define count(s, type) vt_sim_count(s, type, NULL)
-#define t_of(s, type, n) vt_sim_time(s, type, NULL, n)
-#define t_enter vt_sim_entered
-#define energy vt_sim_energy
-
-/* A string field of the nth record of a type (static buffer), NULL when
- * there is no such record. */
-static const char *field(const vt_sim *s, const char *type, int n, const char *key)
-{
-    static char buf[1024];
-    return vt_sim_field(s, type, n, key, buf, sizeof buf) == 0 ? buf : NULL;
-}
 
 /* Length of the longest run of exact silence in out.wav between a and b. */
 static double longest_gap_ms(const vt_sim *s, double a, double b)
@@ -70,7 +37,6 @@ static double longest_gap_ms(const vt_sim *s, double a, double b)
     }
     return best * 1000.0 / rate;
 }
-
 
 /* ---- end of turn (seed 000) ------------------------------------------------ */
 

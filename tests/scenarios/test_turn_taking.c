@@ -15,39 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cjson/cJSON.h>
-#include "sim/sim.h"
-
-static vt_sim *run(const char *json)
-{
-    char err[512] = "";
-    vt_sim *s = NULL;
-    if (vt_sim_load_string(json, ".", "test", &s, err, sizeof err))
-        fail_msg("load: %s", err);
-    if (vt_sim_run(s, err, sizeof err))
-        fail_msg("run: %s", err);
-    return s;
-}
-
-
-
-
-
-
-
-/* The run's records (sim_query.c), in the words the tests use. */
-#define nth(s, type, n) vt_sim_find(s, type, NULL, n)
-#define count(s, type) vt_sim_count(s, type, NULL)
-#define t_of(s, type, n) vt_sim_time(s, type, NULL, n)
-#define t_enter vt_sim_entered
-#define energy vt_sim_energy
-
-/* A string field of the nth record of a type (static buffer), "" when there
- * is no such record. */
-static const char *field(const vt_sim *s, const char *type, int n, const char *key)
-{
-    static char buf[1024];
-    return vt_sim_field(s, type, n, key, buf, sizeof buf) == 0 ? buf : "";
-}
+#include "scenarios/scenario_test.h"
 
 /* ---- preemptive answers (preempt_ms) ---------------------------------------- */
 
