@@ -32,6 +32,7 @@ static void usage(FILE *f)
             "                        [--brain lesson|llm] [-o key=value]... [--voice VOICE]\n"
             "                        [--stt pocketsphinx|none] [--workers N] [--web DIR] [--quiet]\n"
             "                        [--allow-origin ORIGIN]... [--allow-host NAME]...\n"
+            "                        [--max-sessions N] [--max-load F]\n"
             "\n"
             "Serves the web client at http://HOST:PORT/ and the WebSocket protocol at\n"
             "ws://HOST:PORT/ws/audio (docs/PROTOCOL.md).\n"
@@ -51,6 +52,11 @@ static void usage(FILE *f)
             "  --voice VOICE   flite voice (rms, slt, awb, kal16) or espeak:LANG\n"
             "  --stt NAME      pocketsphinx (default) or none (typed input only)\n"
             "  --workers N     speech and synthesis threads (default: one per core)\n"
+            "  --max-sessions N  learners served at once; more are refused (HTTP 503,\n"
+            "                  error server_full). Default: 8 per speech thread, what one\n"
+            "                  core was measured to hold in real time\n"
+            "  --max-load F    refuse new sessions while the server uses more than this\n"
+            "                  share of its speech threads' cores (0.01-1, default 0.9)\n"
             "  --web DIR       the web client's folder (default: the source tree's web/)\n"
             "  --quiet         no connection log lines\n");
 }
@@ -172,6 +178,8 @@ int cmd_serve(int argc, char **argv)
         {"--stt", NULL, ARGS_STR, &c.runtime.stt, 0, 0, NULL},
         {"--web", NULL, ARGS_STR, &c.web_dir, 0, 0, NULL},
         {"--workers", NULL, ARGS_INT, &c.runtime.cpu_workers, 1, 256, NULL},
+        {"--max-sessions", NULL, ARGS_INT, &c.max_sessions, 1, 100000, NULL},
+        {"--max-load", NULL, ARGS_DOUBLE, &c.max_load, 0.01, 1.0, NULL},
         {"-o", NULL, ARGS_KV, &kv, 0, 0, NULL},
         {"--allow-origin", NULL, ARGS_FN, &origins, 0, 0, allow},
         {"--allow-host", NULL, ARGS_FN, &hosts, 0, 0, allow},

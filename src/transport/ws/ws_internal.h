@@ -12,6 +12,7 @@
  *                  and queued, the session's events and audio turned into
  *                  messages, the session's timer
  *   ws_access.c    who may connect: the access token, Host and Origin
+ *   ws_admit.c     how many may: capacity, the CPU guard
  *
  * The message shapes themselves are in src/protocol/messages.h. Everything
  * here runs on the lws service thread.
@@ -61,6 +62,19 @@ typedef struct vt__ws_conn {
     int closed;
 } vt__ws_conn;
 
+/* ws_admit.c: how many sessions the server takes, and how busy it is */
+typedef struct vt__ws_admit {
+    int capacity;                 /* sessions (and connections) at most */
+    double max_load;              /* share of the cores above which initialize is refused */
+    int cores;
+    int conns, sessions;          /* open connections, initialized sessions */
+    double load;                  /* share of the cores used over the last second */
+    int64_t t_us;
+    double cpu_us;
+    struct lws_context *ctx;
+    lws_sorted_usec_list_t sul;
+} vt__ws_admit;
+
 struct vt_ws_server {
     vt_ws_config cfg;
     char host[128], web_dir[1024];
@@ -75,6 +89,7 @@ struct vt_ws_server {
     int port;
     char **allow_origins, **allow_hosts; /* copies of the config's lists */
     size_t n_allow_origins, n_allow_hosts;
+    vt__ws_admit admit;
 };
 
 /* ws_output.c */
@@ -94,6 +109,12 @@ void vt__ws_output_free(vt__ws_conn *c);
 int vt__ws_token_ok(const vt_ws_server *srv, struct lws *wsi);
 int vt__ws_host_ok(const vt_ws_server *srv, const char *host);
 int vt__ws_origin_ok(const vt_ws_server *srv, const char *origin, const char *host);
+
+/* ws_admit.c: 1 admitted, 0 refused with why (what to do) */
+void vt__ws_admit_start(vt_ws_server *srv, struct lws_context *ctx);
+void vt__ws_admit_stop(vt_ws_server *srv);
+int vt__ws_admit_connection(const vt_ws_server *srv, char *why, size_t cap);
+int vt__ws_admit_session(const vt_ws_server *srv, char *why, size_t cap);
 
 /* ws_requests.c */
 void vt__ws_text_in(vt__ws_conn *c, const char *data, size_t len);

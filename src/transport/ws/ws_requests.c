@@ -159,6 +159,10 @@ static void req_initialize(vt__ws_conn *c, const char *type, const cJSON *o, int
         return;
     }
     char msg[512];
+    if (!vt__ws_admit_session(c->srv, msg, sizeof msg)) {
+        vt__ws_send_error(c, "server_full", "%s", msg);
+        return;
+    }
     vt_session_options so = {.character = character, .user_id = user, .speech = 1};
     vt_session_output out = vt__ws_session_output();
     int rc = vt_session_create(c->srv->rt, &so, &out, c, &c->s, msg, sizeof msg);
@@ -167,6 +171,7 @@ static void req_initialize(vt__ws_conn *c, const char *type, const cJSON *o, int
         return;
     }
     c->initialized = 1;
+    c->srv->admit.sessions++;
     c->pcm_out = aout && strcmp(aout, "pcm") == 0;
     c->events_all = events && strcmp(events, "all") == 0;
     c->bucket_us = vt_now_us();
@@ -277,7 +282,17 @@ static void req_get_interruption_stats(vt__ws_conn *c, const char *type, const c
 static void req_get_performance_summary(vt__ws_conn *c, const char *type, const cJSON *o,
                                         int64_t now)
 {
-    vt__ws_send_json(c, vt_msg_performance_summary(vt_session_core(c->s)), 0);
+    cJSON *r = vt_msg_performance_summary(vt_session_core(c->s));
+    if (c->events_all) {
+        /* ours, for clients that opted in: the server's load and capacity */
+        const vt__ws_admit *a = &c->srv->admit;
+        cJSON *srv = cJSON_AddObjectToObject(r, "server");
+        cJSON_AddNumberToObject(srv, "sessions", a->sessions);
+        cJSON_AddNumberToObject(srv, "capacity", a->capacity);
+        cJSON_AddNumberToObject(srv, "cpu_load", (double)(int)(a->load * 1000 + 0.5) / 1000);
+        cJSON_AddNumberToObject(srv, "max_load", a->max_load);
+    }
+    vt__ws_send_json(c, r, 0);
 }
 
 static void req_interrupt(vt__ws_conn *c, const char *type, const cJSON *o, int64_t now)

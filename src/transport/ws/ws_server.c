@@ -59,6 +59,9 @@ static void conn_close(vt__ws_conn *c)
     if (!c || !c->srv || c->closed)
         return; /* refused at the handshake: never established */
     c->closed = 1;
+    c->srv->admit.conns--;
+    if (c->initialized)
+        c->srv->admit.sessions--;
     if (c->sul_armed)
         lws_sul_cancel(&c->sul);
     c->sul_armed = 0;
@@ -126,12 +129,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!vt__ws_token_ok(srv, wsi))
             return refuse(wsi, HTTP_STATUS_UNAUTHORIZED,
                           "an access token is required (?token=...)");
+        char why[256];
+        if (!vt__ws_admit_connection(srv, why, sizeof why))
+            return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, why);
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED: {
         memset(c, 0, sizeof *c);
         c->wsi = wsi;
         c->srv = srv;
+        srv->admit.conns++;
         snprintf(c->id, sizeof c->id, "s%lu-%lx", ++srv->next_id, (unsigned long)vt_now_us());
         c->msg_tokens = VT_WS_MSGS_PER_S;
         c->audio_tokens = (double)VT_IN_RATE * 2 * VT_WS_AUDIO_SPEED;
@@ -333,6 +340,7 @@ int vt_ws_create(const vt_ws_config *cfg, vt_ws_server **out, char *err, size_t 
         free_server(s);
         return VT_EIO;
     }
+    vt__ws_admit_start(s, s->ctx);
     s->vh = lws_get_vhost_by_name(s->ctx, "default");
     s->port = s->vh ? lws_get_vhost_listen_port(s->vh) : cfg->port;
     *out = s;
@@ -367,6 +375,7 @@ void vt_ws_destroy(vt_ws_server *s)
     struct lws_context *ctx = s->ctx;
     s->ctx = NULL; /* workers stop waking it */
     pthread_mutex_unlock(&s->wake_mu);
+    vt__ws_admit_stop(s);
     if (ctx)
         lws_context_destroy(ctx); /* closes every connection: sessions destroyed */
     if (s->rt) {

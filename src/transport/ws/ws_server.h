@@ -26,6 +26,8 @@ extern "C" {
 #define VT_WS_MAX_TOKEN 1024              /* bytes of an access token; longer ones refuse to start */
 #define VT_WS_MAX_HEADERS 8192            /* bytes of request headers; more: HTTP 431 */
 #define VT_WS_HEADER_ROOM 65535           /* what lws may hold to read them; more: closed */
+#define VT_WS_SESSIONS_PER_CORE 8         /* speech sessions a core held in real time (measured) */
+#define VT_WS_MAX_LOAD 0.9                /* default CPU guard: share of the speech cores */
 
 typedef struct vt_ws_server vt_ws_server;
 
@@ -42,6 +44,10 @@ typedef struct vt_ws_config {
     size_t n_allow_hosts;
     const char *web_dir;          /* the static client; default: the source tree's web/ */
     vt_runtime_config runtime;    /* engines; wake is set by the server */
+    /* admission (ws_admit.c): sessions at most (0: VT_WS_SESSIONS_PER_CORE
+     * per speech worker) and the CPU guard (0: VT_WS_MAX_LOAD) */
+    int max_sessions;
+    double max_load;
     int quiet;                    /* no per-connection log lines */
 } vt_ws_config;
 
