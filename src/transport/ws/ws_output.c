@@ -53,7 +53,8 @@ void vt__ws_enqueue(vt__ws_conn *c, const void *data, size_t len, int binary, in
         c->q = m;
     c->q_tail = m;
     c->q_bytes += len;
-    lws_callback_on_writable(c->wsi);
+    if (c->wsi) /* a connection without a socket: the protocol fuzz harness */
+        lws_callback_on_writable(c->wsi);
 }
 
 void vt__ws_send_json(vt__ws_conn *c, cJSON *o, int audio)
@@ -196,7 +197,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 static void on_schedule(void *ud, int64_t at)
 {
     vt__ws_conn *c = ud;
-    if (c->closed)
+    if (c->closed || !c->wsi)
         return;
     if (at == INT64_MAX) {
         if (c->sul_armed)

@@ -16,6 +16,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,8 +67,18 @@ void vt__ws_audio_in(vt__ws_conn *c, const unsigned char *data, size_t len)
         return;
     if (len == 0)
         return;
-    /* data is the start of a malloc'd buffer (the frame, or the decoded
-     * base64), so it is aligned for int16_t; the host is little-endian */
+    /* the frame's buffer is malloc'd (the frame, or the decoded base64), so
+     * aligned for int16_t; should a caller ever pass bytes at an odd address,
+     * they are copied (the host is little-endian) */
+    if ((uintptr_t)data % _Alignof(int16_t)) {
+        int16_t *pcm = malloc(len);
+        if (!pcm)
+            return;
+        memcpy(pcm, data, len);
+        vt_session_audio(c->s, pcm, len / 2, vt_now_us());
+        free(pcm);
+        return;
+    }
     vt_session_audio(c->s, (const int16_t *)(const void *)data, len / 2, vt_now_us());
 }
 
