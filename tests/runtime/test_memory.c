@@ -28,6 +28,20 @@
 #include "speech/speech_testutil.h"
 
 #define N_SESS 4
+
+/* AddressSanitizer keeps freed memory in quarantine and adds shadow memory:
+ * resident memory says nothing there. The rounds still run (ASan then
+ * checks that closing sessions frees everything); the bounds do not. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_MEANINGFUL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RSS_MEANINGFUL 0
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL 1
+#endif
 #define ROUNDS 4
 #define VT_MEM_ROUND_MB 16.0   /* allowed growth over the first round's level */
 
@@ -193,7 +207,10 @@ static void memory_comes_back_round_after_round(void **st)
         for (int r = 0; r < ROUNDS; r++) {
             double open_mb = 0;
             int got = round_trip(spoken, q, qn, &open_mb);
-            assert_int_equal(got, N_SESS);
+            /* under ASan decoding is several times slower: answers may not
+             * all come in time there, and only the release is checked */
+            if (RSS_MEANINGFUL || !spoken)
+                assert_int_equal(got, N_SESS);
             double m = rss_mb();
             if (r == 0)
                 first = m;
@@ -203,6 +220,8 @@ static void memory_comes_back_round_after_round(void **st)
                    "after close %.1f MB (idle + %.1f)\n",
                    spoken ? "spoken" : "typed", r + 1, got, N_SESS, open_mb, open_mb - idle, m,
                    m - idle);
+            if (!RSS_MEANINGFUL)
+                continue;
             if (!spoken) /* no decoder is loaded for a session that only types */
                 assert_true(open_mb - idle < 10.0 * N_SESS);
             /* back within 50 MB of the idle level (issue 16's goal) */
@@ -210,7 +229,8 @@ static void memory_comes_back_round_after_round(void **st)
         }
         printf("memory: %s: growth over the first round at most %.1f MB (bound %.0f)\n",
                spoken ? "spoken" : "typed", worst, VT_MEM_ROUND_MB);
-        assert_true(worst <= VT_MEM_ROUND_MB);
+        if (RSS_MEANINGFUL)
+            assert_true(worst <= VT_MEM_ROUND_MB);
     }
     vt_runtime_destroy(RT);
     free(q);
