@@ -128,7 +128,7 @@ static int answered(int spoken)
 }
 
 /* One round: open N sessions, ask, wait for every answer to start or the
- * question to be heard (at most 20 s), close them all, wait until their
+ * question to be heard (at most 40 s), close them all, wait until their
  * memory is released. */
 static int round_trip(int spoken, const int16_t *q, size_t qn, double *open_mb)
 {
@@ -164,7 +164,7 @@ static int round_trip(int spoken, const int16_t *q, size_t qn, double *open_mb)
         for (int i = 0; i < N_SESS; i++)
             vt_session_text(S[i].s, "what is seven times eight", vt_now_us());
     }
-    while (answered(spoken) < N_SESS && vt_now_us() - t0 < 20000000)
+    while (answered(spoken) < N_SESS && vt_now_us() - t0 < 40000000)
         loop_once(10);
     int got = answered(spoken);
     *open_mb = rss_mb();
