@@ -136,6 +136,10 @@ void vt__metrics_add_latency(metrics *m, double ms);
 void vt__metrics_get(const metrics *m, vt_metrics *out);
 
 /* ---- the conversation: conversation.c, turn_taking.c, answer.c, utterance.c */
+/* How long a turn waits for the final text of an utterance of which the
+ * recogniser has not given even an interim text (final_wait_ms applies when
+ * an interim text can stand in for it; turn_taking.c). */
+#define VT__FINAL_WAIT_UNHEARD_MS 20000
 #define MAX_UTTS 8
 typedef struct utt {
     uint32_t id;

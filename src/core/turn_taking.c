@@ -382,7 +382,7 @@ int64_t vt__turn_deadline(const vt_core *c, const char **why)
 {
     if (c->state != VT_STATE_LISTENING || c->vad.in_speech)
         return INT64_MAX;
-    bool any = false, pending_final = false;
+    bool any = false, pending_final = false, interim = false;
     int64_t last_voice = INT64_MIN;
     for (int i = 0; i < c->n_utts; i++) {
         const utt *u = &c->utts[i];
@@ -391,8 +391,10 @@ int64_t vt__turn_deadline(const vt_core *c, const char **why)
         if (u->open)
             return INT64_MAX;
         any = true;
-        if (!u->has_final)
+        if (!u->has_final) {
             pending_final = true;
+            interim |= u->partial && u->partial[0];
+        }
         if (u->end_us > last_voice)
             last_voice = u->end_us;
     }
@@ -400,7 +402,13 @@ int64_t vt__turn_deadline(const vt_core *c, const char **why)
         return INT64_MAX;
     if (pending_final) {
         *why = "final text late";
-        return last_voice + (int64_t)c->cfg.final_wait_ms * 1000;
+        /* with nothing heard yet to stand in (a recogniser still loading
+         * its models, a machine far behind), waiting longer beats losing
+         * what the person said */
+        int wait_ms = interim || c->cfg.final_wait_ms > VT__FINAL_WAIT_UNHEARD_MS
+                          ? c->cfg.final_wait_ms
+                          : VT__FINAL_WAIT_UNHEARD_MS;
+        return last_voice + (int64_t)wait_ms * 1000;
     }
     if (c->turn_len == 0)
         return INT64_MIN; /* nothing was said: drop the noise now */

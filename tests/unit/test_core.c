@@ -514,6 +514,46 @@ static void late_final_uses_the_interim_text(void **st)
     vt_core_destroy(c);
 }
 
+/* A recogniser far behind (still loading its models) has given not even an
+ * interim text when final_wait_ms passes: the turn waits for the final
+ * instead of ending empty, so the words are not lost. */
+static void late_final_without_interim_is_waited_for(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    vt_core *c = make(&cfg);
+    int16_t frame[320];
+    int64_t t = 0;
+    uint32_t utt_id = 0;
+    for (int k = 0; k < 150; k++, t += 20000) { /* 1 s quiet, 1 s voice, 1 s quiet */
+        bool voice = k >= 50 && k < 100;
+        for (int i = 0; i < 320; i++)
+            frame[i] = voice ? (int16_t)(6000 * ((i / 20) % 2 ? 1 : -1)) : (int16_t)(i % 7 - 3);
+        vt_core_audio(c, frame, 320, t);
+        for (int i = 0; i < nrec && !utt_id; i++)
+            if (recs[i].type == VT_ACT_STT_BEGIN)
+                utt_id = recs[i].id;
+    }
+    assert_true(utt_id != 0);
+    /* 8 s after the speech, well past final_wait_ms: still waiting */
+    for (; t < 10000000; t += 20000)
+        vt_core_tick(c, t);
+    assert_int_equal(count_events(VT_EV_PROCESSING_STARTED), 0);
+    assert_int_equal(vt_core_stt_final(c, utt_id, "what is seven times eight", NULL, 0, t), 0);
+    for (int64_t end = t + 3000000; t < end && !count_events(VT_EV_PROCESSING_STARTED); t += 20000) {
+        vt_core_tick(c, t);
+        for (int i = 0; i < nrec; i++)
+            if (recs[i].type == VT_ACT_JUDGE && !count_events(VT_EV_PROCESSING_STARTED))
+                vt_core_verdict(c, recs[i].id, 1, t);
+    }
+    const rec *ps = find_event(VT_EV_PROCESSING_STARTED);
+    assert_non_null(ps);
+    assert_string_equal(ps->text, "what is seven times eight");
+    vt_core_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -531,6 +571,7 @@ int main(void)
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(held_filler_skipped_when_answer_is_ready),
         cmocka_unit_test(late_final_uses_the_interim_text),
+        cmocka_unit_test(late_final_without_interim_is_waited_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
