@@ -107,6 +107,7 @@ static const char *const k_typed[] = {"Can you explain that to me please?",
 static const char *const k_lesson_opts[] = {"-o", "lesson=capitals", "-o", "db=none"};
 
 static int g_verbose;
+static int g_max_sessions; /* > 0: the server runs with --max-sessions (bench_serve --only admit) */
 static pid_t g_server_pid; /* killed on SIGINT */
 
 static double now_ms(void)
@@ -545,8 +546,13 @@ static int ws_connect(ws_t *w, int port, uint32_t seed)
         end = strstr(resp, "\r\n\r\n");
     }
     if (strncmp(resp, "HTTP/1.1 101", 12) != 0) {
-        fprintf(stderr, "bench_serve: handshake refused: %.60s\n", resp);
-        goto fail;
+        int full = strncmp(resp + 9, "503", 3) == 0; /* the server is at capacity */
+        if (!full)
+            fprintf(stderr, "bench_serve: handshake refused: %.60s\n", resp);
+        close(w->fd);
+        w->fd = -1;
+        w->closed = 1;
+        return full ? -2 : -1;
     }
     size_t hl = (size_t)(end + 4 - resp);
     w->rx_cap = 1 << 16;
@@ -689,6 +695,8 @@ typedef struct client_t {
     double play_end, underrun_ms, answer_ms, t_last_audio;
     /* counts */
     int overloaded, errors, ignored, spurious;
+    int refused;          /* HTTP 503 at the handshake or server_full at initialize */
+    double max_gap_ms;    /* the longest silence inside an answer, for a player with no buffer */
     char last_err[48];
     turn_t turns[64];
     int n_turns;
@@ -780,6 +788,8 @@ static void on_msg(void *ud, int opcode, const uint8_t *p, size_t n, double t)
         if (kind == K_ANSWER && c->prev_answer) {
             if (t > c->play_end) {
                 c->underrun_ms += t - c->play_end;
+                if (t - c->play_end > c->max_gap_ms)
+                    c->max_gap_ms = t - c->play_end;
                 c->play_end = t;
             }
             c->play_end += dur;
@@ -828,10 +838,14 @@ static void on_msg(void *ud, int opcode, const uint8_t *p, size_t n, double t)
     } else if (strcmp(type, "error") == 0) {
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(o, "code");
         const char *cs = cJSON_IsString(code) ? code->valuestring : "?";
-        if (strcmp(cs, "overloaded") == 0)
+        if (strcmp(cs, "overloaded") == 0) {
             c->overloaded++;
-        else
+        } else if (strcmp(cs, "server_full") == 0) {
+            c->refused = 1;
+            c->phase = P_DONE;
+        } else {
             c->errors++;
+        }
         snprintf(c->last_err, sizeof c->last_err, "%s", cs);
     } else if (strcmp(type, "interrupt_ignored") == 0) {
         c->ignored++;
@@ -1046,7 +1060,13 @@ static int client_open(client_t *c, int id, int mode, int ikind, int port)
     c->rng = 0x9e3779b9u * (uint32_t)(id + 1);
     c->first_kind = -1;
     c->lat_ms = NAN;
-    if (ws_connect(&c->w, port, (uint32_t)id + 7) != 0) {
+    int cr = ws_connect(&c->w, port, (uint32_t)id + 7);
+    if (cr == -2) {
+        c->refused = 1;
+        c->phase = P_DONE;
+        return 0;
+    }
+    if (cr != 0) {
         fprintf(stderr, "bench_serve: client %d: cannot connect to port %d\n", id, port);
         c->phase = P_DONE;
         c->dead = 1;
@@ -1383,6 +1403,8 @@ static int run_filler(const char *bin, int trials)
 
 typedef struct cap_result {
     int n, ok_sessions, turns, failed_turns, lag_sessions, overloaded, errors, ignored, leaks;
+    int refused;                 /* sessions the server refused (admission control) */
+    double p99_first, max_gap;   /* admitted sessions: first audio p99, longest answer gap */
     int dead, filler_first;
     double med_first, p90_first, med_answer, worst_session_med, limit, tc_p90, tc_max, underrun_pct;
     double cpu_pct, loop_pct, others_pct, rss_idle_mb, rss_mb, rss_per_mb, bench_cpu_pct, max_late;
@@ -1438,7 +1460,7 @@ static int run_capacity(const char *bin, int mode, int n, double seconds, double
     memset(R, 0, sizeof *R);
     R->n = n;
     server_t srv;
-    const char *extra[12];
+    const char *extra[16];
     int ne = 0;
     if (mode == M_TYPED) {
         extra[ne++] = "--stt";
@@ -1448,6 +1470,12 @@ static int run_capacity(const char *bin, int mode, int n, double seconds, double
     extra[ne++] = "1";
     for (int i = 0; i < 4; i++)
         extra[ne++] = k_lesson_opts[i];
+    char maxs[16];
+    if (g_max_sessions > 0) {
+        snprintf(maxs, sizeof maxs, "%d", g_max_sessions);
+        extra[ne++] = "--max-sessions";
+        extra[ne++] = maxs;
+    }
     if (server_start(&srv, bin, extra, ne, SERVER_CPU) != 0)
         return -1;
     g_server_pid = srv.pid;
@@ -1485,6 +1513,14 @@ static int run_capacity(const char *bin, int mode, int n, double seconds, double
         client_t *c = &cs[i];
         dvec mine = {0};
         int failed = 0, lag = 0;
+        if (c->refused) {
+            R->refused++;
+            bad[i] = 1;
+            med_of[i] = NAN;
+            continue;
+        }
+        if (c->max_gap_ms > R->max_gap)
+            R->max_gap = c->max_gap_ms;
         for (int j = 0; j < c->n_turns; j++) {
             turn_t *r = &c->turns[j];
             R->turns++;
@@ -1531,6 +1567,7 @@ static int run_capacity(const char *bin, int mode, int n, double seconds, double
     }
     R->med_first = quantile(&all, 0.5);
     R->p90_first = quantile(&all, 0.9);
+    R->p99_first = quantile(&all, 0.99);
     R->med_answer = quantile(&answers, 0.5);
     R->worst_session_med = dv_max(&meds);
     if (isnan(ref))
@@ -1553,7 +1590,7 @@ static int run_capacity(const char *bin, int mode, int n, double seconds, double
     R->rss_idle_mb = rss_idle / 1024;
     R->rss_mb = pc.rss / 1024;
     R->rss_per_mb = (pc.rss - rss_idle) / 1024 / n;
-    R->holds = R->ok_sessions == n && !R->crashed;
+    R->holds = R->ok_sessions == n - R->refused && !R->crashed;
     free(all.v);
     free(answers.v);
     free(tcs.v);
@@ -1696,15 +1733,18 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: bench_serve [-n TRIALS] [--quick] [--seconds S] [--speech-max N] [--typed-max N]\n"
-        "                   [--only latency|speech|typed] [--at N] [--voice V] [--server PATH]\n"
+        "                   [--only latency|speech|typed|admit] [--at N] [--voice V]\n"
+        "                   [--server PATH]\n"
         "                   [--budget S] [-v]\n"
         "  -n TRIALS       trials of each interruption kind (default 7; --quick 3)\n"
         "  --seconds S     turns of each speech capacity run (default 14; --quick 10;\n"
         "                  typed runs take 3/4 of it)\n"
         "  --speech-max N  most concurrent speech sessions tried (default 32; --quick 4)\n"
         "  --typed-max N   most concurrent typed sessions tried (default 128; --quick 16)\n"
-        "  --only PART     run one part: latency, speech or typed\n"
-        "  --at N          capacity: one run with N sessions instead of the ramp\n"
+        "  --only PART     run one part: latency, speech, typed, or admit (admission\n"
+        "                  control: twice the capacity offered, see --at)\n"
+        "  --at N          capacity: one run with N sessions instead of the ramp; admit:\n"
+        "                  the server's --max-sessions (default 8, one core's measure)\n"
         "  --voice V       the person's flite voice (default awb; the tutor speaks rms)\n"
         "  --server PATH   the voicetutor program (default: next to this one)\n"
         "  --budget S      stop starting capacity runs after S seconds (default 480)\n"
@@ -1765,8 +1805,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_serve: -n 1-100, --seconds 6-300, --*-max 1-1000\n");
         return 2;
     }
-    if (only && strcmp(only, "latency") && strcmp(only, "speech") && strcmp(only, "typed")) {
-        fprintf(stderr, "bench_serve: --only latency, speech or typed\n");
+    if (only && strcmp(only, "latency") && strcmp(only, "speech") && strcmp(only, "typed") &&
+        strcmp(only, "admit")) {
+        fprintf(stderr, "bench_serve: --only latency, speech, typed or admit\n");
         return 2;
     }
     char bin[PATH_MAX];
@@ -1844,6 +1885,28 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     int rc = 0;
+    if (only && strcmp(only, "admit") == 0) {
+        /* admission control: a server pinned to one core with --max-sessions M
+         * offered 2M speech sessions at once; the admitted ones must keep real
+         * time (issue 16: first audio p99 under 1.5 s, no gap over 100 ms) */
+        int m = at > 0 ? at : 8;
+        g_max_sessions = m;
+        cap_result R;
+        char cmd[512];
+        printf("\n## Admission control: %d speech sessions offered to a server of capacity %d\n\n",
+               2 * m, m);
+        if (run_capacity(bin, M_SPEECH, 2 * m, seconds, NAN, 300, &R, cmd, sizeof cmd) != 0)
+            return 1;
+        printf("server: `%s`; each client: %.0f s of turns (question, answer, key interruption)\n\n",
+               cmd, seconds);
+        printf("| offered | capacity | admitted | refused | turns | failed turns | first audio p50 "
+               "| first audio p99 (goal < 1500 ms) | longest answer gap (goal <= 100 ms) | holds |\n"
+               "|---|---|---|---|---|---|---|---|---|---|\n");
+        printf("| %d | %d | %d | %d | %d | %d | %.0f ms | %.0f ms | %.0f ms | %s |\n", 2 * m, m,
+               2 * m - R.refused, R.refused, R.turns, R.failed_turns, R.med_first, R.p99_first,
+               R.max_gap, R.p99_first < 1500 && R.max_gap <= 100 && R.holds ? "yes" : "no");
+        return 0;
+    }
     if (!only || strcmp(only, "latency") == 0) {
         lat_result L;
         if (run_latency(bin, trials, &L) != 0)
