@@ -45,7 +45,7 @@ int main(int argc, char **argv)
     for (int spoken = 0; spoken <= 1; spoken++)
         for (int i = 0; i < nn; i++) {
             vt_round_result res;
-            int rc = vt_rounds_run(r, ns[i], spoken, 120, &res);
+            int rc = vt_rounds_run(r, ns[i], spoken, 300, &res);
             if (rc) {
                 fprintf(stderr, "bench_memory: round of %d failed (%d)\n", ns[i], rc);
                 fail = 1;

@@ -455,10 +455,16 @@ int vt_core_llm_error(vt_core *c, uint32_t gen, const char *msg, int64_t now)
     error_event(c, "llm_error", msg ? msg : "the brain failed", now);
     drain_phrases(c, true);
     char *ap = strdup(c->cfg.apology);
-    if (ap && *ap)
+    if (ap && *ap) {
+        /* the apology is part of what the tutor says: response_start's
+         * full_text carries it too */
+        if (c->answer_len && c->answer_text[c->answer_len - 1] != ' ')
+            vt__str_append(&c->answer_text, &c->answer_len, &c->answer_cap, " ");
+        vt__str_append(&c->answer_text, &c->answer_len, &c->answer_cap, ap);
         pending_push(c, ap);
-    else
+    } else {
         free(ap);
+    }
     c->llm_done = true;
     vt__pump(c, now);
     return 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "engines/brain/brain.h"
+#include "protocol/utf8.h"
 
 static void session_free(vt_session *s);
 
@@ -439,9 +440,12 @@ int vt_session_welcome(vt_session *s, char *text, size_t cap, int64_t now)
     int l = vt_brain_greeting(s->eng.brain, s->eng.brain_ctx, buf, sizeof buf);
     if (l <= 0)
         snprintf(buf, sizeof buf, "Hello! I am your tutor. Ask me anything.");
+    buf[vt_utf8_cut(buf, strlen(buf))] = 0; /* a cut greeting ends on a whole character */
     int rc = vt_core_say(s->core, buf, now);
-    if (text && cap)
+    if (text && cap) {
         snprintf(text, cap, "%s", buf);
+        text[vt_utf8_cut(text, strlen(text))] = 0;
+    }
     vt__speech_kick(s);
     vt__drv_reschedule(s);
     return rc ? rc : (int)strlen(buf);

@@ -16,6 +16,7 @@
 
 #include "engines/brain/brain.h"
 #include "engines/speech/speech.h"
+#include "protocol/utf8.h"
 #include "runtime/driver.h"
 #include "runtime/pool.h"
 
@@ -188,8 +189,8 @@ const vt_runtime_config *vt_runtime_get_config(const vt_runtime *rt)
 
 /* ---- live sessions ----------------------------------------------------- */
 
-static int open_brain(vt_runtime *rt, const char *user_id, const char *character, void **ctx,
-                      char *name, size_t name_len, char *msg, size_t msglen)
+static int open_brain_(vt_runtime *rt, const char *user_id, const char *character, void **ctx,
+                       char *name, size_t name_len, char *msg, size_t msglen)
 {
     vt_opt opts[VT_RUNTIME_MAX_OPTS + 2];
     size_t n = 0;
@@ -228,6 +229,22 @@ static int open_brain(vt_runtime *rt, const char *user_id, const char *character
     else
         snprintf(msg, msglen, "Session started with %s.", name);
     return 0;
+}
+
+/* Texts cut at a byte limit end on a whole character: the server sends
+ * them to browsers, which refuse invalid UTF-8. */
+static void whole_chars(char *s)
+{
+    s[vt_utf8_cut(s, strlen(s))] = 0;
+}
+
+static int open_brain(vt_runtime *rt, const char *user_id, const char *character, void **ctx,
+                      char *name, size_t name_len, char *msg, size_t msglen)
+{
+    int rc = open_brain_(rt, user_id, character, ctx, name, name_len, msg, msglen);
+    whole_chars(name);
+    whole_chars(msg);
+    return rc;
 }
 
 /* The speech engines of a live session: its state of the runtime's
@@ -342,6 +359,7 @@ int vt_session_create(vt_runtime *rt, const vt_session_options *o, const vt_sess
     char e[256];
     if ((rc = vt_session_start(&st, out, ud, sp, e, sizeof e)) != 0) {
         snprintf(message, message_len, "%s", e);
+        whole_chars(message);
         return rc;
     }
     rt->n_sessions++;

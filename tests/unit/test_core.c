@@ -554,6 +554,32 @@ static void late_final_without_interim_is_waited_for(void **st)
     vt_core_destroy(c);
 }
 
+/* The apology's words are in response_start.full_text, as for any answer. */
+static void apology_is_in_the_full_text(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    vt_core *c = make(&cfg);
+    vt_core_text(c, "hello", 0);
+    vt_core_llm_token(c, last_llm_gen, "Well, ", 1000);
+    assert_int_equal(vt_core_llm_error(c, last_llm_gen, "stream cut", 2000), 0);
+    int16_t pcm[1600] = {0};
+    for (int i = 0; i < 1600; i++)
+        pcm[i] = (int16_t)(i % 50 * 100);
+    for (int k = 0; k < 4 && !find_event(VT_EV_RESPONSE_START); k++) {
+        vt_core_tts_audio(c, last_tts_gen, last_tts_id, pcm, 1600, NULL, 0, 3000 + k);
+        vt_core_tts_done(c, last_tts_gen, last_tts_id, 3000 + k);
+        for (int64_t t = 3000; t < 200000; t += 10000)
+            vt_core_tick(c, t);
+    }
+    const rec *rs = find_event(VT_EV_RESPONSE_START);
+    assert_non_null(rs);
+    assert_non_null(strstr(rs->text, cfg.apology));
+    vt_core_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +590,7 @@ int main(void)
         cmocka_unit_test(tts_without_word_timings),
         cmocka_unit_test(completed_answer_is_remembered_whole),
         cmocka_unit_test(llm_failure_speaks_an_apology),
+        cmocka_unit_test(apology_is_in_the_full_text),
         cmocka_unit_test(key_when_nothing_plays),
         cmocka_unit_test(configure_interruption_ranges),
         cmocka_unit_test(metrics_window_of_fifty),
