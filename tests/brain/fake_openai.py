@@ -8,6 +8,9 @@ The model name picks the behaviour, so one server covers every case:
   normal       a short streamed answer, finish_reason and [DONE]
   slow         the same, 40 ms between tokens
   delay-first  headers at once, then nothing for 3 s (first-token timeout)
+  first:MS:TOK:TEXT  a local LLM's pace: the words of TEXT streamed, the first
+               after MS ms, then one every TOK ms; a non-streamed request
+               (the judge, the filler choice) answers "complete" at once
   stall        two tokens, then silence for 10 s (stall timeout)
   http401      401 with an OpenAI-style error that echoes the key it got
   http500      500 with a plain-text body
@@ -154,6 +157,24 @@ class Handler(BaseHTTPRequestHandler):
             self.reply_json(200, {"id": "x", "object": "chat.completion", "choices": [
                 {"index": 0, "message": {"role": "assistant", "content": "Hello from JSON."},
                  "finish_reason": "stop"}]})
+            return
+        if model.startswith("first:"):
+            _, first_ms, tok_ms, text = model.split(":", 3)
+            if not req.get("stream"):
+                self.reply_json(200, {"id": "x", "object": "chat.completion", "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": "complete"},
+                     "finish_reason": "stop"}]})
+                return
+            self.start_stream()
+            self.send_chunk("data: " + chunk(role="assistant") + "\n\n")
+            time.sleep(int(first_ms) / 1000.0)
+            for i, word in enumerate(text.split(" ")):
+                if i:
+                    time.sleep(int(tok_ms) / 1000.0)
+                self.send_chunk("data: " + chunk(word + " ") + "\n\n")
+            self.send_chunk("data: " + chunk(finish="stop") + "\n\n")
+            self.send_chunk("data: [DONE]\n\n")
+            self.end_chunks()
             return
         self.start_stream()
         if model.startswith("stream:"):

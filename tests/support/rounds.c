@@ -14,6 +14,7 @@ typedef struct sess {
     vt_session *s;
     int64_t deadline;
     int answer_audio, heard;
+    int64_t first_audio_us, first_answer_us;
 } sess;
 
 struct vt_rounds {
@@ -23,6 +24,7 @@ struct vt_rounds {
     size_t qn;
     sess *S;
     int n;
+    int wait_answers;
 };
 
 static void wake(void *ud)
@@ -42,8 +44,27 @@ static void on_event(void *ud, const vt_event *ev, int64_t now)
 
 static void on_audio(void *ud, const int16_t *pcm, size_t n, vt_audio_kind kind, int64_t now)
 {
-    if (kind == VT_AUDIO_ANSWER)
-        ((sess *)ud)->answer_audio = 1;
+    sess *x = ud;
+    if (!x->first_audio_us)
+        x->first_audio_us = now;
+    if (kind == VT_AUDIO_ANSWER && !x->answer_audio) {
+        x->answer_audio = 1;
+        x->first_answer_us = now;
+    }
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+    if (n <= 0)
+        return -1;
+    qsort(v, (size_t)n, sizeof *v, cmp_d);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static void on_schedule(void *ud, int64_t at)
@@ -72,12 +93,27 @@ static int done(const vt_rounds *r, int spoken)
 {
     int n = 0;
     for (int i = 0; i < r->n; i++)
-        n += spoken ? r->S[i].heard : r->S[i].answer_audio;
+        n += spoken && !r->wait_answers ? r->S[i].heard : r->S[i].answer_audio;
     return n;
 }
 
 int vt_rounds_create(const int16_t *question, size_t n, vt_rounds **out, char *err,
                      size_t errlen)
+{
+    vt_runtime_config rc;
+    vt_runtime_config_default(&rc);
+    rc.brain_opts[0] = (vt_opt){"db", "none"};
+    rc.n_brain_opts = 1;
+    return vt_rounds_create_with(&rc, question, n, out, err, errlen);
+}
+
+void vt_rounds_wait_answers(vt_rounds *r, int answers)
+{
+    r->wait_answers = answers;
+}
+
+int vt_rounds_create_with(const vt_runtime_config *base, const int16_t *question, size_t n,
+                          vt_rounds **out, char *err, size_t errlen)
 {
     vt_rounds *r = calloc(1, sizeof *r);
     if (!r || pipe(r->pipe) != 0) {
@@ -88,12 +124,9 @@ int vt_rounds_create(const int16_t *question, size_t n, vt_rounds **out, char *e
     fcntl(r->pipe[1], F_SETFL, O_NONBLOCK);
     r->q = question;
     r->qn = n;
-    vt_runtime_config rc;
-    vt_runtime_config_default(&rc);
+    vt_runtime_config rc = *base;
     rc.wake = wake;
     rc.wake_ud = r;
-    rc.brain_opts[0] = (vt_opt){"db", "none"};
-    rc.n_brain_opts = 1;
     int rv = vt_runtime_create(&rc, &r->rt, err, errlen);
     if (rv) {
         vt_rounds_destroy(r);
@@ -132,7 +165,7 @@ int vt_rounds_run(vt_rounds *r, int n, int spoken, double timeout_s, vt_round_re
         if (rc)
             return rc;
     }
-    int64_t t0 = vt_now_us();
+    int64_t t0 = vt_now_us(), t_eos = 0;
     if (spoken) {
         /* half a second of a quiet room, the question in real time (20 ms
          * frames), a second of the room again */
@@ -150,8 +183,11 @@ int vt_rounds_run(vt_rounds *r, int n, int spoken, double timeout_s, vt_round_re
                         (f >= 25 && at_q - 25 * 320 < r->qn ? r->q[at_q - 25 * 320] : 0);
                 pcm[k] = (int16_t)(v > 32767 ? 32767 : v < -32768 ? -32768 : v);
             }
+            int64_t sent = vt_now_us();
             for (int i = 0; i < n; i++)
-                vt_session_audio(r->S[i].s, pcm, 320, vt_now_us());
+                vt_session_audio(r->S[i].s, pcm, 320, sent);
+            if ((f + 1) * 320 >= 25 * 320 + r->qn && !t_eos)
+                t_eos = sent; /* the question's last frame */
         }
     } else {
         for (int i = 0; i < n; i++)
@@ -160,6 +196,16 @@ int vt_rounds_run(vt_rounds *r, int n, int spoken, double timeout_s, vt_round_re
     while (done(r, spoken) < n && vt_now_us() - t0 < (int64_t)(timeout_s * 1e6))
         loop_once(r, 10);
     res->done = done(r, spoken);
+    double fa[256], fan[256];
+    int nfa = 0, nfan = 0;
+    for (int i = 0; i < n && i < 256; i++) {
+        if (t_eos && r->S[i].first_audio_us > t_eos)
+            fa[nfa++] = (double)(r->S[i].first_audio_us - t_eos) / 1000.0;
+        if (t_eos && r->S[i].first_answer_us > t_eos)
+            fan[nfan++] = (double)(r->S[i].first_answer_us - t_eos) / 1000.0;
+    }
+    res->first_audio_ms = median(fa, nfa);
+    res->first_answer_ms = median(fan, nfan);
     res->turn_s = (double)(vt_now_us() - t0) / 1e6;
     res->open_mb = vt_test_rss_mb();
     for (int i = 0; i < n; i++) {

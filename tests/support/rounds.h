@@ -20,13 +20,22 @@ typedef struct vt_round_result {
     double open_mb;    /* VmRSS with every session open, after its turn */
     double closed_mb;  /* VmRSS after every session was released */
     double turn_s;     /* seconds from the question to the last session done */
+    /* spoken rounds: the end of the question (its last frame sent) to the
+     * first audio of any kind / of the answer, median over the sessions; ms */
+    double first_audio_ms, first_answer_ms;
 } vt_round_result;
 
 /* A runtime of the default engines (db=none) whose wake-ups the rounds
  * wait on. question: 16 kHz speech for the spoken rounds (borrowed). */
 int vt_rounds_create(const int16_t *question, size_t n, vt_rounds **out, char *err,
                      size_t errlen);
+/* The same on a runtime of these settings (wake is set by the rounds). */
+int vt_rounds_create_with(const vt_runtime_config *rc, const int16_t *question, size_t n,
+                          vt_rounds **out, char *err, size_t errlen);
 void vt_rounds_destroy(vt_rounds *r);
-/* One round of n sessions (spoken or typed); timeout_s bounds the wait. */
+/* One round of n sessions (spoken or typed); timeout_s bounds the wait.
+ * Spoken rounds wait for every answer's first audio when answers is set
+ * (the first-audio figures), else for every question to be heard. */
+void vt_rounds_wait_answers(vt_rounds *r, int answers);
 int vt_rounds_run(vt_rounds *r, int n, int spoken, double timeout_s, vt_round_result *res);
 #endif
