@@ -22,7 +22,8 @@
  * language model). Its dictionary is only the command words' lines, taken
  * from the full dictionary that kws_load reads once (ps_dict.c): 5.5 MiB and
  * 9 ms of ps_init per session instead of 27 MiB and 99 ms (bench_share);
- * option kws_dict=full gives it the whole file as before. The command list written to a keyword file with one
+ * option kws_dict=full gives it the whole file as before. Its warm-up phrase
+ * is synthesized once, at kws_load, and decoded by every new spotter. The command list written to a keyword file with one
  * threshold per word. Audio is fed in 20 ms pieces so a hit is placed to
  * within 20 ms; after a hit the utterance restarts so one word is reported
  * once. Segment times are unreliable in this mode; we count samples.
@@ -229,32 +230,48 @@ static int stt_end(void *ctx, vt_stt_result *out)
     return 0;
 }
 
-/* Decode a phrase so cepstral mean normalisation starts from speech-like
- * values; see the DESIGN note. Failures are harmless and ignored. */
-static void warm_up(ps_decoder_t *ps)
+/* The warm-up phrase synthesized with flite (awb, 16 kHz); *pcm NULL when
+ * flite failed (harmless: no warm-up). */
+static void warm_phrase(int16_t **pcm, size_t *n)
 {
     static const char *phrase =
         "Hello there. Could you tell me what the weather will be like tomorrow morning?";
     void *voice = NULL, *tts = NULL;
     char err[128];
     const vt_opt o[] = { { "voice", "awb" } };
+    *pcm = NULL;
+    *n = 0;
     if (vt_tts_flite.load(o, 1, &voice, err, sizeof err) != 0)
         return;
-    if (vt_tts_flite.create(voice, o, 1, &tts, err, sizeof err) != 0) {
-        vt_tts_flite.unload(voice);
-        return;
+    if (vt_tts_flite.create(voice, o, 1, &tts, err, sizeof err) == 0) {
+        if (vt_tts_synth_buffer(&vt_tts_flite, tts, VT_IN_RATE, phrase, pcm, n, NULL) != 0) {
+            free(*pcm);
+            *pcm = NULL;
+            *n = 0;
+        }
+        vt_tts_flite.destroy(tts);
     }
-    int16_t *pcm = NULL;
-    size_t n = 0;
-    if (vt_tts_synth_buffer(&vt_tts_flite, tts, VT_IN_RATE, phrase, &pcm, &n, NULL) == 0 &&
-        ps_start_stream(ps) >= 0 && ps_start_utt(ps) >= 0) {
-        for (size_t off = 0; off < n; off += 320)
-            ps_process_raw(ps, pcm + off, n - off < 320 ? n - off : 320, FALSE, FALSE);
-        ps_end_utt(ps);
-    }
-    free(pcm);
-    vt_tts_flite.destroy(tts);
     vt_tts_flite.unload(voice);
+}
+
+/* Decode the phrase so cepstral mean normalisation starts from speech-like
+ * values; see the DESIGN note. */
+static void warm_decode(ps_decoder_t *ps, const int16_t *pcm, size_t n)
+{
+    if (!pcm || ps_start_stream(ps) < 0 || ps_start_utt(ps) < 0)
+        return;
+    for (size_t off = 0; off < n; off += 320)
+        ps_process_raw(ps, pcm + off, n - off < 320 ? n - off : 320, FALSE, FALSE);
+    ps_end_utt(ps);
+}
+
+static void warm_up(ps_decoder_t *ps)
+{
+    int16_t *pcm;
+    size_t n;
+    warm_phrase(&pcm, &n);
+    warm_decode(ps, pcm, n);
+    free(pcm);
 }
 
 /* What every STT decoder of a process shares: immutable after stt_load. */
@@ -470,6 +487,8 @@ typedef struct ps_kws_model {
     ps_paths p;
     int delay;               /* -kws_delay, frames */
     vt__ps_dict *dict;       /* p.dict indexed; NULL: decoders read p.dict whole */
+    int16_t *warm_pcm;       /* the warm-up phrase, synthesized once (NULL: none) */
+    size_t warm_n;
 } ps_kws_model;
 
 static int kws_load(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
@@ -499,6 +518,10 @@ static int kws_load(const vt_opt *opts, size_t n_opts, void **out, char *err, si
         free(m);
         return rc;
     }
+    /* every spotter's warm-up decodes the same phrase: synthesized here once,
+     * not per session under flite's process-wide lock (which the tutor's
+     * synthesis of every session also takes) */
+    warm_phrase(&m->warm_pcm, &m->warm_n);
     *out = m;
     return 0;
 }
@@ -506,8 +529,10 @@ static int kws_load(const vt_opt *opts, size_t n_opts, void **out, char *err, si
 static void kws_unload(void *model)
 {
     ps_kws_model *m = model;
-    if (m)
+    if (m) {
         vt__ps_dict_free(m->dict);
+        free(m->warm_pcm);
+    }
     free(m);
 }
 
@@ -618,7 +643,7 @@ static int kws_create(void *model, const vt_opt *opts, size_t n_opts, const vt_k
         goto out;
     }
     if (warm)
-        warm_up(k->ps);
+        warm_decode(k->ps, m->warm_pcm, m->warm_n);
     rc = kws_reset(k);
     if (rc)
         snprintf(err, errlen, "keyword spotting: cannot start the decoder");
