@@ -12,6 +12,7 @@ PKGS=(
   libwebsockets-dev libcurl4-openssl-dev libsqlite3-dev
   portaudio19-dev sox python3
   clang libclang-rt-14-dev sqlite3
+  libpq-dev postgresql nginx
   chromium chromium-driver
 )
 

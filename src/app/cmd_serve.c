@@ -17,11 +17,16 @@
 #include "protocol/config_json.h"
 
 static vt_ws_server *g_srv;
+static volatile sig_atomic_t g_terms;
 
+/* SIGTERM drains (a second one stops at once); SIGINT (Ctrl-C) stops. */
 static void on_signal(int sig)
 {
-    (void)sig;
-    if (g_srv)
+    if (!g_srv)
+        return;
+    if (sig == SIGTERM && g_terms++ == 0)
+        vt_ws_drain(g_srv);
+    else
         vt_ws_stop(g_srv);
 }
 
@@ -32,7 +37,7 @@ static void usage(FILE *f)
             "                        [--brain lesson|llm] [-o key=value]... [--voice VOICE]\n"
             "                        [--stt pocketsphinx|none] [--workers N] [--web DIR] [--quiet]\n"
             "                        [--allow-origin ORIGIN]... [--allow-host NAME]...\n"
-            "                        [--max-sessions N] [--max-load F]\n"
+            "                        [--max-sessions N] [--max-load F] [--drain-ms N]\n"
             "\n"
             "Serves the web client at http://HOST:PORT/ and the WebSocket protocol at\n"
             "ws://HOST:PORT/ws/audio (docs/PROTOCOL.md).\n"
@@ -58,7 +63,12 @@ static void usage(FILE *f)
             "  --max-load F    refuse new sessions while the server uses more than this\n"
             "                  share of its speech threads' cores (0.01-1, default 0.9)\n"
             "  --web DIR       the web client's folder (default: the source tree's web/)\n"
-            "  --quiet         no connection log lines\n");
+            "  --drain-ms N    on SIGTERM, how long answers in progress may finish before\n"
+            "                  their sessions are closed (default 10000; docs/DEPLOY.md)\n"
+            "  --quiet         no connection log lines\n"
+            "GET /healthz says ready (200) or draining (503); GET /metrics is in the\n"
+            "Prometheus text format. SIGTERM drains: new sessions are refused, the\n"
+            "others close (1001 \"server draining: reconnect\") as their answers end.\n");
 }
 
 typedef struct strings {
@@ -184,6 +194,7 @@ int cmd_serve(int argc, char **argv)
         {"--allow-origin", NULL, ARGS_FN, &origins, 0, 0, allow},
         {"--allow-host", NULL, ARGS_FN, &hosts, 0, 0, allow},
         {"--quiet", NULL, ARGS_FLAG, &c.quiet, 0, 0, NULL},
+        {"--drain-ms", NULL, ARGS_INT, &c.drain_ms, 0, 600000, NULL},
         {NULL, NULL, 0, NULL, 0, 0, NULL},
     };
     args_cmd cmd = {.prog = "voicetutor serve", .specs = specs, .usage = usage};

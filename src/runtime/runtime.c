@@ -182,6 +182,14 @@ int vt_runtime_sessions(const vt_runtime *rt)
     return rt->n_sessions;
 }
 
+void vt_runtime_queue_depths(vt_runtime *rt, int *cpu, int *io)
+{
+    if (cpu)
+        *cpu = rt->cpu ? vt_pool_pending(rt->cpu) : 0;
+    if (io)
+        *io = rt->io ? vt_pool_pending(rt->io) : 0;
+}
+
 const vt_runtime_config *vt_runtime_get_config(const vt_runtime *rt)
 {
     return &rt->cfg;

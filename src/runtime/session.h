@@ -79,6 +79,9 @@ int vt_runtime_drain(vt_runtime *rt);
 /* Sessions alive (destroyed ones still waiting for their jobs count too). */
 int vt_runtime_sessions(const vt_runtime *rt);
 const vt_runtime_config *vt_runtime_get_config(const vt_runtime *rt);
+/* Jobs in the cpu and io pools (queued, running or awaiting drain), for
+ * metrics; either pointer may be NULL. */
+void vt_runtime_queue_depths(vt_runtime *rt, int *cpu, int *io);
 
 /* What a session tells its transport. Called on the loop thread, from
  * inside vt_session_* and vt_runtime_drain calls. */

@@ -1,168 +1,102 @@
 /*
- * Learner progress in SQLite (see progress.h). Two tables: learner_lesson
- * (where to resume, how often finished) and question_stats (asked / right /
- * wrong / skipped per question). A write touches both inside one
- * BEGIN IMMEDIATE ... COMMIT, so the resume point and the counts can never
- * disagree, whatever happens in between. WAL with synchronous=NORMAL keeps
- * commits cheap (no fsync per answer) and the file consistent after a crash;
- * at worst the last answer of a power cut is lost.
+ * Learner progress behind one small backend interface (progress.h): SQLite
+ * (progress_sqlite.c, a file path, the default) or PostgreSQL
+ * (progress_pg.c, a postgresql:// or postgres:// URL, so that several
+ * `voicetutor serve` instances on several machines serve the same learners).
+ *
+ * DESIGN: the backends differ only in how they speak SQL. Both keep the same
+ * two tables and the same write: the question's counter and the resume point
+ * in one transaction, with the fault-injection stages ("stats", "position",
+ * "commit") at the same places, so tests/brain and the crash tests hold for
+ * either. This file picks the backend by the name's prefix and forwards.
  */
 #include "progress.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-
-#include <sqlite3.h>
 
 #include "voicetutor/core.h"
 
 int (*vt__progress_fault)(const char *stage);
 
 struct vt_progress {
-    sqlite3 *db;
+    const vt__progress_backend *be;
+    void *ctx;
 };
 
-static const char *const schema =
-    "PRAGMA busy_timeout=2000;"
-    "CREATE TABLE IF NOT EXISTS learner_lesson("
-    "  user_id TEXT NOT NULL, lesson TEXT NOT NULL,"
-    "  position INTEGER NOT NULL DEFAULT 0,"
-    "  completed INTEGER NOT NULL DEFAULT 0,"
-    "  updated_at INTEGER NOT NULL,"
-    "  PRIMARY KEY(user_id, lesson));"
-    "CREATE TABLE IF NOT EXISTS question_stats("
-    "  user_id TEXT NOT NULL, lesson TEXT NOT NULL, question INTEGER NOT NULL,"
-    "  text TEXT NOT NULL,"
-    "  n_asked INTEGER NOT NULL DEFAULT 0, n_right INTEGER NOT NULL DEFAULT 0,"
-    "  n_wrong INTEGER NOT NULL DEFAULT 0, n_skipped INTEGER NOT NULL DEFAULT 0,"
-    "  PRIMARY KEY(user_id, lesson, question));";
-
-/* mkdir -p of the directory part of path */
-static int make_parent_dirs(const char *path)
+int vt__progress_is_url(const char *name)
 {
-    char buf[1024];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return -1;
-    char *slash = strrchr(buf, '/');
-    if (!slash || slash == buf)
-        return 0;
-    *slash = '\0';
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
-        return -1;
-    return 0;
+    return name && (strncmp(name, "postgresql://", 13) == 0 || strncmp(name, "postgres://", 11) == 0);
 }
 
-int vt__progress_open(const char *path, vt_progress **out, char *err, size_t errlen)
+int vt__progress_open(const char *name, vt_progress **out, char *err, size_t errlen)
 {
-    int rc = 0;
-    vt_progress *p = NULL;
     *out = NULL;
-    if (!path || !*path) {
+    if (!name || !*name) {
         snprintf(err, errlen, "progress: no database path");
         return VT_EINVAL;
     }
-    if (strcmp(path, ":memory:") != 0 && make_parent_dirs(path) != 0) {
-        snprintf(err, errlen, "progress: cannot create the directory of %s: %s", path,
-                 strerror(errno));
-        return VT_EIO;
-    }
-    p = calloc(1, sizeof *p);
+    const vt__progress_backend *be = vt__progress_is_url(name) ? &vt__progress_pg
+                                                                : &vt__progress_sqlite;
+    vt_progress *p = calloc(1, sizeof *p);
     if (!p)
         return VT_ENOMEM;
-    if (sqlite3_open_v2(path, &p->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
-        SQLITE_OK) {
-        snprintf(err, errlen, "progress: cannot open %s: %s", path,
-                 p->db ? sqlite3_errmsg(p->db) : "out of memory");
-        rc = VT_EIO;
-        goto out;
-    }
-    char *msg = NULL;
-    /* journal_mode answers with a row; exec ignores it */
-    if (sqlite3_exec(p->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL,
-                     &msg) != SQLITE_OK ||
-        sqlite3_exec(p->db, schema, NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "progress: %s: %s (is it a voicetutor progress database?)", path,
-                 msg ? msg : sqlite3_errmsg(p->db));
-        sqlite3_free(msg);
-        rc = VT_EIO;
-        goto out;
+    p->be = be;
+    int rc = be->open(name, &p->ctx, err, errlen);
+    if (rc) {
+        free(p);
+        return rc;
     }
     *out = p;
-    p = NULL;
-out:
-    vt__progress_close(p);
-    return rc;
+    return 0;
 }
 
 void vt__progress_close(vt_progress *p)
 {
     if (!p)
         return;
-    sqlite3_close(p->db);
+    p->be->close(p->ctx);
     free(p);
+}
+
+const char *vt__progress_backend_name(const vt_progress *p)
+{
+    return p ? p->be->name : "none";
 }
 
 const char *vt__progress_errmsg(vt_progress *p)
 {
-    return p && p->db ? sqlite3_errmsg(p->db) : "no database";
+    return p ? p->be->errmsg(p->ctx) : "no database";
 }
 
 int vt__progress_resume(vt_progress *p, const char *user, const char *lesson, int *position,
                         int *completed)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = VT_EIO;
-    if (sqlite3_prepare_v2(p->db,
-                           "SELECT position, completed FROM learner_lesson "
-                           "WHERE user_id=?1 AND lesson=?2",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, lesson, -1, SQLITE_STATIC);
-    int s = sqlite3_step(st);
-    if (s == SQLITE_ROW) {
-        *position = sqlite3_column_int(st, 0);
-        *completed = sqlite3_column_int(st, 1);
-        rc = 0;
-    } else if (s == SQLITE_DONE) {
-        rc = VT_ENOTFOUND;
-    }
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return p->be->resume(p->ctx, user, lesson, position, completed);
 }
 
-static int exec_stmt(sqlite3 *db, const char *sql, const char *user, const char *lesson,
-                     int question, const char *text, int a, int b)
+int vt__progress_asked(vt_progress *p, const char *user, const char *lesson, int question,
+                       const char *text)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = VT_EIO;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, lesson, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, question);
-    sqlite3_bind_text(st, 4, text ? text : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, a);
-    sqlite3_bind_int(st, 6, b);
-    sqlite3_bind_int64(st, 7, (sqlite3_int64)time(NULL));
-    if (sqlite3_step(st) == SQLITE_DONE)
-        rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
+    return p->be->write(p->ctx, user, lesson, question, text, "n_asked", question, 0);
+}
+
+int vt__progress_record(vt_progress *p, const char *user, const char *lesson, int question,
+                        const char *text, vt_outcome o, int next, int done)
+{
+    const char *col = o == VT_OUTCOME_RIGHT ? "n_right"
+                      : o == VT_OUTCOME_WRONG ? "n_wrong"
+                                              : "n_skipped";
+    return p->be->write(p->ctx, user, lesson, question, text, col, next, done ? 1 : 0);
+}
+
+int vt__progress_counts(vt_progress *p, const char *user, const char *lesson, int question,
+                        vt_progress_counts *c)
+{
+    memset(c, 0, sizeof *c);
+    return p->be->counts(p->ctx, user, lesson, question, c);
 }
 
 /* Tests that kill the server in the middle of a write widen the window:
@@ -182,86 +116,9 @@ static void stall(void)
     }
 }
 
-static int fault(const char *stage)
+int vt__progress_stage(const char *stage)
 {
     if (strcmp(stage, "position") == 0)
         stall();
     return vt__progress_fault && vt__progress_fault(stage) ? VT_EIO : 0;
-}
-
-/* One write: the question's counter (column col) and the resume point. */
-static int write_tx(vt_progress *p, const char *user, const char *lesson, int question,
-                    const char *text, const char *col, int next, int done)
-{
-    char sql[512];
-    int rc;
-    if (sqlite3_exec(p->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return VT_EIO;
-    snprintf(sql, sizeof sql,
-             "INSERT INTO question_stats(user_id, lesson, question, text, %s) "
-             "VALUES(?1, ?2, ?3, ?4, 1) "
-             "ON CONFLICT(user_id, lesson, question) DO UPDATE SET %s = %s + 1, text = ?4",
-             col, col, col);
-    if ((rc = exec_stmt(p->db, sql, user, lesson, question, text, 0, 0)) != 0 ||
-        (rc = fault("stats")) != 0)
-        goto rollback;
-    if ((rc = exec_stmt(p->db,
-                        "INSERT INTO learner_lesson(user_id, lesson, position, completed, "
-                        "updated_at) VALUES(?1, ?2, ?5, ?6, ?7) "
-                        "ON CONFLICT(user_id, lesson) DO UPDATE SET position = ?5, "
-                        "completed = completed + ?6, updated_at = ?7",
-                        user, lesson, question, text, next, done)) != 0 ||
-        (rc = fault("position")) != 0 || (rc = fault("commit")) != 0)
-        goto rollback;
-    if (sqlite3_exec(p->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = VT_EIO;
-        goto rollback;
-    }
-    return 0;
-rollback:
-    sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
-    return rc;
-}
-
-int vt__progress_asked(vt_progress *p, const char *user, const char *lesson, int question,
-                       const char *text)
-{
-    return write_tx(p, user, lesson, question, text, "n_asked", question, 0);
-}
-
-int vt__progress_record(vt_progress *p, const char *user, const char *lesson, int question,
-                        const char *text, vt_outcome o, int next, int done)
-{
-    const char *col = o == VT_OUTCOME_RIGHT ? "n_right"
-                      : o == VT_OUTCOME_WRONG ? "n_wrong"
-                                              : "n_skipped";
-    return write_tx(p, user, lesson, question, text, col, next, done ? 1 : 0);
-}
-
-int vt__progress_counts(vt_progress *p, const char *user, const char *lesson, int question,
-                        vt_progress_counts *c)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = VT_EIO;
-    memset(c, 0, sizeof *c);
-    if (sqlite3_prepare_v2(p->db,
-                           "SELECT COALESCE(SUM(n_asked),0), COALESCE(SUM(n_right),0), "
-                           "COALESCE(SUM(n_wrong),0), COALESCE(SUM(n_skipped),0) "
-                           "FROM question_stats WHERE user_id=?1 AND lesson=?2 "
-                           "AND (?3 < 0 OR question = ?3)",
-                           -1, &st, NULL) != SQLITE_OK)
-        goto out;
-    sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, lesson, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 3, question);
-    if (sqlite3_step(st) != SQLITE_ROW)
-        goto out;
-    c->asked = sqlite3_column_int(st, 0);
-    c->right = sqlite3_column_int(st, 1);
-    c->wrong = sqlite3_column_int(st, 2);
-    c->skipped = sqlite3_column_int(st, 3);
-    rc = 0;
-out:
-    sqlite3_finalize(st);
-    return rc;
 }

@@ -60,6 +60,9 @@ typedef struct vt__ws_conn {
     double msg_tokens, audio_tokens;
     int64_t bucket_us, last_limit_err_us;
     int closed;
+    /* ws_ops.c: the list of open connections, the drain, first-audio */
+    struct vt__ws_conn *ops_next, *ops_prev;
+    int ops_listed, closing, await_first_audio;
 } vt__ws_conn;
 
 /* ws_admit.c: how many sessions the server takes, and how busy it is */
@@ -74,6 +77,7 @@ typedef struct vt__ws_admit {
     struct lws_context *ctx;
     lws_sorted_usec_list_t sul;
 } vt__ws_admit;
+struct vt__ws_ops;
 
 struct vt_ws_server {
     vt_ws_config cfg;
@@ -90,6 +94,9 @@ struct vt_ws_server {
     char **allow_origins, **allow_hosts; /* copies of the config's lists */
     size_t n_allow_origins, n_allow_hosts;
     vt__ws_admit admit;
+    struct vt__ws_ops *ops;       /* ws_ops.c: metrics, connections, drain */
+    struct lws_http_mount ops_mounts[2]; /* /healthz, /metrics */
+    volatile sig_atomic_t drain_requested;
 };
 
 /* ws_output.c */
@@ -115,6 +122,25 @@ void vt__ws_admit_start(vt_ws_server *srv, struct lws_context *ctx);
 void vt__ws_admit_stop(vt_ws_server *srv);
 int vt__ws_admit_connection(const vt_ws_server *srv, char *why, size_t cap);
 int vt__ws_admit_session(const vt_ws_server *srv, char *why, size_t cap);
+/* ws_ops.c: /healthz, /metrics, the drain after SIGTERM (see there) */
+#define VT__WS_OPS_PROTOCOL "voicetutor-ops"
+extern const struct lws_protocols vt__ws_ops_protocol;
+int vt__ws_ops_create(vt_ws_server *srv);
+void vt__ws_ops_destroy(vt_ws_server *srv);
+/* the two callback mounts, chained before next */
+void vt__ws_ops_mounts(vt_ws_server *srv, struct lws_http_mount *next);
+void vt__ws_ops_conn_open(vt__ws_conn *c);
+void vt__ws_ops_conn_close(vt__ws_conn *c);
+void vt__ws_ops_session_started(vt__ws_conn *c);
+void vt__ws_ops_event(vt__ws_conn *c, const vt_event *ev);
+void vt__ws_ops_audio(vt__ws_conn *c);
+int vt__ws_ops_draining(const vt_ws_server *srv);
+void vt__ws_ops_refused(vt_ws_server *srv);
+/* on the loop thread after a wake-up: starts the drain once requested */
+void vt__ws_ops_poll(vt_ws_server *srv);
+/* a conn marked closing whose queue is empty: sets the close reason;
+ * returns -1 for the callback to return */
+int vt__ws_ops_close_now(vt__ws_conn *c);
 
 /* ws_requests.c */
 void vt__ws_text_in(vt__ws_conn *c, const char *data, size_t len);

@@ -153,6 +153,7 @@ static void on_event(void *ud, const vt_event *ev, int64_t now)
     if (ev->type == VT_EV_INTERRUPTION_DETECTED)
         drop_queued_audio(c); /* first: nothing more of that answer leaves */
     vt_chunk_seq_event(&c->chunks, ev);
+    vt__ws_ops_event(c, ev);
     if (!c->events_all && !seed_event(ev->type))
         return;
     vt__ws_send_json(c, vt_event_json(ev, vt_session_character(c->s)), 0);
@@ -162,6 +163,7 @@ static void on_audio(void *ud, const int16_t *pcm, size_t n, vt_audio_kind kind,
 {
     vt__ws_conn *c = ud;
     (void)now;
+    vt__ws_ops_audio(c);
     if (c->pcm_out) {
         vt__ws_enqueue(c, pcm, n * sizeof *pcm, 1, 1);
         return;

@@ -183,6 +183,7 @@ static void req_initialize(vt__ws_conn *c, const char *type, const cJSON *o, int
     }
     c->initialized = 1;
     c->srv->admit.sessions++;
+    vt__ws_ops_session_started(c);
     c->pcm_out = aout && strcmp(aout, "pcm") == 0;
     c->events_all = events && strcmp(events, "all") == 0;
     c->bucket_us = vt_now_us();

@@ -68,6 +68,7 @@ static void conn_close(vt__ws_conn *c)
     if (c->s)
         vt_session_destroy(c->s);
     c->s = NULL;
+    vt__ws_ops_conn_close(c);
     vt__ws_output_free(c);
     free(c->rx);
     c->rx = NULL;
@@ -101,6 +102,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (srv && srv->rt)
             vt_runtime_drain(srv->rt);
+        if (srv)
+            vt__ws_ops_poll(srv);
         return 0;
     case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
         if (header_bytes(wsi) > VT_WS_MAX_HEADERS)
@@ -129,6 +132,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!vt__ws_token_ok(srv, wsi))
             return refuse(wsi, HTTP_STATUS_UNAUTHORIZED,
                           "an access token is required (?token=...)");
+        if (vt__ws_ops_draining(srv)) {
+            vt__ws_ops_refused(srv);
+            return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                          "this server is draining (shutting down): connect again, to another "
+                          "instance");
+        }
         char why[256];
         if (!vt__ws_admit_connection(srv, why, sizeof why))
             return refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, why);
@@ -143,6 +152,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->msg_tokens = VT_WS_MSGS_PER_S;
         c->audio_tokens = (double)VT_IN_RATE * 2 * VT_WS_AUDIO_SPEED;
         c->bucket_us = vt_now_us();
+        vt__ws_ops_conn_open(c);
         if (!srv->cfg.quiet)
             lwsl_user("session %s connected\n", c->id);
         vt__ws_send_json(c, vt_msg_connected(c->id), 0);
@@ -191,7 +201,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_SERVER_WRITEABLE: {
         vt__ws_msg *m = c->q;
         if (!m)
-            return 0;
+            return c->closing ? vt__ws_ops_close_now(c) : 0;
         c->q = m->next;
         if (!c->q)
             c->q_tail = NULL;
@@ -200,7 +210,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         free(m);
         if (w < 0)
             return -1;
-        if (c->q)
+        if (c->q || c->closing)
             lws_callback_on_writable(wsi);
         return 0;
     }
@@ -213,8 +223,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-static const struct lws_protocols k_protocols[] = {
+static struct lws_protocols k_protocols[] = {
     {"voicetutor", callback, sizeof(vt__ws_conn), 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0}, /* vt__ws_ops_protocol */
     {NULL, NULL, 0, 0, 0, NULL, 0}};
 
 static void wake(void *ud)
@@ -263,6 +274,7 @@ static void free_list(char **v, size_t n)
 
 static void free_server(vt_ws_server *s)
 {
+    vt__ws_ops_destroy(s);
     free_list(s->allow_origins, s->cfg.n_allow_origins);
     free_list(s->allow_hosts, s->cfg.n_allow_hosts);
     pthread_mutex_destroy(&s->wake_mu);
@@ -303,6 +315,11 @@ int vt_ws_create(const vt_ws_config *cfg, vt_ws_server **out, char *err, size_t 
         free_server(s);
         return VT_ENOMEM;
     }
+    if (vt__ws_ops_create(s) != 0) {
+        snprintf(err, errlen, "out of memory");
+        free_server(s);
+        return VT_ENOMEM;
+    }
     s->n_allow_origins = cfg->n_allow_origins;
     s->n_allow_hosts = cfg->n_allow_hosts;
     vt_runtime_config rc = cfg->runtime;
@@ -319,12 +336,14 @@ int vt_ws_create(const vt_ws_config *cfg, vt_ws_server **out, char *err, size_t 
     s->mount.origin = s->web_dir;
     s->mount.def = "index.html";
     s->mount.origin_protocol = LWSMPRO_FILE;
+    k_protocols[1] = vt__ws_ops_protocol;
+    vt__ws_ops_mounts(s, &s->mount);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = cfg->port;
     info.iface = s->host;
     info.protocols = k_protocols;
-    info.mounts = &s->mount;
+    info.mounts = &s->ops_mounts[0];
     info.user = s;
     info.options = 0;
     /* room for header blocks past our own limit, so that they are answered
@@ -363,6 +382,13 @@ int vt_ws_run(vt_ws_server *s)
 void vt_ws_stop(vt_ws_server *s)
 {
     s->stop = 1;
+    if (s->ctx)
+        lws_cancel_service(s->ctx);
+}
+
+void vt_ws_drain(vt_ws_server *s)
+{
+    s->drain_requested = 1;
     if (s->ctx)
         lws_cancel_service(s->ctx);
 }

@@ -49,7 +49,11 @@ typedef struct vt_ws_config {
     int max_sessions;
     double max_load;
     int quiet;                    /* no per-connection log lines */
+    int drain_ms;                 /* after vt_ws_drain: how long answers in progress may
+                                   * finish (default VT_WS_DRAIN_MS_DEFAULT) */
 } vt_ws_config;
+
+#define VT_WS_DRAIN_MS_DEFAULT 10000
 
 void vt_ws_config_default(vt_ws_config *c);
 /* Starts listening (engines loaded, clips built). */
@@ -58,6 +62,10 @@ int vt_ws_port(const vt_ws_server *s);
 /* Runs the loop until vt_ws_stop() (async-signal-safe) is called. */
 int vt_ws_run(vt_ws_server *s);
 void vt_ws_stop(vt_ws_server *s);
+/* Graceful stop (SIGTERM; async-signal-safe): /healthz says draining, new
+ * WebSockets get 503, sessions close as their answers end (at most
+ * drain_ms), then vt_ws_run returns. */
+void vt_ws_drain(vt_ws_server *s);
 void vt_ws_destroy(vt_ws_server *s);
 
 /* Is this address one only this machine can reach? */
