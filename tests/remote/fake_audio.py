@@ -13,6 +13,8 @@ response_format json gives {"text": ...}; verbose_json gives task, language,
 duration, text, segments and, with timestamp_granularities[]=word, words
 [{word, start, end}] spread over the audio. The model picks the behaviour:
   say:TEXT      answer TEXT (default "forty two")
+  wcpp:TEXT     the same, verbose_json shaped as whisper.cpp's server answers
+                (the words inside each segment, no top-level "words")
   slow:MS:TEXT  the same after MS milliseconds
   http500       500 with a plain-text body
   http401       401 with an OpenAI-style error echoing the key it got
@@ -115,6 +117,11 @@ def tone(n_samples, start):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    def setup(self):
+        super().setup()
+        # as real servers do: no Nagle delay between the headers and the body
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def log_message(self, *args):
         pass
 
@@ -171,8 +178,8 @@ class Handler(BaseHTTPRequestHandler):
             STATS["last_stt"] = fields
         model = fields.get("model", "")
         text = "forty two"
-        if model.startswith("say:"):
-            text = model[4:]
+        if model.startswith("say:") or model.startswith("wcpp:"):
+            text = model.split(":", 1)[1]
         elif model.startswith("slow:"):
             _, ms, text = model.split(":", 2)
             time.sleep(int(ms) / 1000.0)
@@ -199,9 +206,13 @@ class Handler(BaseHTTPRequestHandler):
             out = {"task": "transcribe", "language": fields.get("language", "en"),
                    "duration": dur, "text": " " + text,
                    "segments": [{"id": 0, "start": 0.0, "end": dur, "text": " " + text}]}
-            if fields.get("timestamp_granularities[]") == "word":
-                out["words"] = [{"word": w, "start": round(i * step, 3),
-                                 "end": round((i + 1) * step, 3)} for i, w in enumerate(ws)]
+            words = [{"word": (" " if model.startswith("wcpp:") else "") + w,
+                      "start": round(i * step, 3), "end": round((i + 1) * step, 3)}
+                     for i, w in enumerate(ws)]
+            if model.startswith("wcpp:"):
+                out["segments"][0]["words"] = words
+            elif fields.get("timestamp_granularities[]") == "word":
+                out["words"] = words
             self.reply(200, "application/json", json.dumps(out))
         else:
             self.reply(200, "application/json", json.dumps({"text": " " + text}))

@@ -229,8 +229,23 @@ static void add_word(vt_stt_result *out, const char *w, double start, double end
     d->end_ms = end > start ? (uint32_t)(end * 1000.0 + 0.5) : d->start_ms;
 }
 
+/* [{word, start, end}] in seconds */
+static void add_words(vt_stt_result *out, const cJSON *words)
+{
+    const cJSON *w;
+    cJSON_ArrayForEach(w, words)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(w, "word");
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(w, "start");
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(w, "end");
+        if (cJSON_IsString(t) && cJSON_IsNumber(s) && cJSON_IsNumber(e))
+            add_word(out, t->valuestring, s->valuedouble, e->valuedouble);
+    }
+}
+
 /* {"text": ...} (json) or verbose_json's {"text", "words": [{word, start,
- * end}], "segments": [...]}. Anything else is garbage. */
+ * end}], "segments": [...]}; whisper.cpp's server gives the words in
+ * each segment. Anything else is garbage. */
 static int parse(const char *p, vt_stt_result *out, char *err, size_t errlen)
 {
     cJSON *j = cJSON_Parse(p);
@@ -247,15 +262,12 @@ static int parse(const char *p, vt_stt_result *out, char *err, size_t errlen)
         return VT_EFORMAT;
     }
     clean_text(text->valuestring, out->text, sizeof out->text);
-    const cJSON *words = cJSON_GetObjectItemCaseSensitive(j, "words");
-    const cJSON *w;
-    cJSON_ArrayForEach(w, words)
-    {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(w, "word");
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(w, "start");
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(w, "end");
-        if (cJSON_IsString(t) && cJSON_IsNumber(s) && cJSON_IsNumber(e))
-            add_word(out, t->valuestring, s->valuedouble, e->valuedouble);
+    add_words(out, cJSON_GetObjectItemCaseSensitive(j, "words"));
+    if (out->n_words == 0) {
+        /* whisper.cpp's server puts the words inside each segment */
+        const cJSON *seg;
+        cJSON_ArrayForEach(seg, cJSON_GetObjectItemCaseSensitive(j, "segments"))
+            add_words(out, cJSON_GetObjectItemCaseSensitive(seg, "words"));
     }
     cJSON_Delete(j);
     return 0;
