@@ -106,7 +106,9 @@ static void utt_keep_ring(vt_session *s, size_t n)
     }
 }
 
-/* Posts a message; it owns res and pcm from here (freed on failure too). */
+/* Posts a message; it owns res and pcm from here. A cancelled job's message
+ * is the executor's (it goes to speech_drop); any other failure leaves it
+ * here, and it is freed. */
 static int post_pcm(vt_session *s, vt_exec_job *job, smsg_kind kind, uint32_t utt, int64_t t,
                     const char *text, vt_stt_result *res, int16_t *pcm, size_t n_pcm)
 {
@@ -126,7 +128,7 @@ static int post_pcm(vt_session *s, vt_exec_job *job, smsg_kind kind, uint32_t ut
     memcpy(m->text, text ? text : "", l);
     m->text[l] = 0;
     int rc = s->x.ops->post(s->x.impl, job, m);
-    if (rc) {
+    if (rc && rc != VT_ECANCELED) {
         free(m->res);
         free(m->pcm);
         free(m);
