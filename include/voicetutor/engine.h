@@ -90,6 +90,16 @@ typedef struct vt_stt_ops {
     int (*partial)(void *ctx, char *buf, size_t cap);
     /* End the utterance and give the final text with word times. */
     int (*end)(void *ctx, vt_stt_result *out);
+    /* Optional (NULL: the engine streams only). A whole utterance at once,
+     * for engines that recognise a recording rather than a stream (the
+     * OpenAI-compatible remote recogniser): pcm is 16 kHz mono, expected
+     * the phrases the tutor expects to hear (may be NULL; the engine may
+     * bias towards them). Honours abort; on failure err says why (never a
+     * secret). The runtime calls it on an io worker with each utterance's
+     * audio to replace the streaming recogniser's final text. */
+    int (*transcribe)(void *ctx, const int16_t *pcm, size_t n, const char *const *expected,
+                      size_t n_expected, vt_stt_result *out, const volatile int *abort,
+                      char *err, size_t errlen);
 } vt_stt_ops;
 
 /* ---- keyword spotting: the interruption commands ---------------------- */

@@ -35,7 +35,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: voicetutor serve [--host ADDR] [--port N] [--token TOKEN] [--config FILE]\n"
             "                        [--brain lesson|llm] [-o key=value]... [--voice VOICE]\n"
-            "                        [--stt pocketsphinx|none] [--workers N] [--web DIR] [--quiet]\n"
+            "                        [--stt pocketsphinx|openai|none] [--tts openai] [--workers N]\n"
+            "                        [--web DIR] [--quiet]\n"
             "                        [--allow-origin ORIGIN]... [--allow-host NAME]...\n"
             "                        [--max-sessions N] [--max-load F] [--drain-ms N]\n"
             "\n"
@@ -51,11 +52,18 @@ static void usage(FILE *f)
             "                  clients reach the server, e.g. tutor.lan (repeatable)\n"
             "  --config FILE   JSON: {\"core\": {settings as in docs/SCENARIOS.md \"config\"},\n"
             "                  \"brain\": \"lesson\", \"brain_options\": {\"lesson\": \"capitals\"},\n"
-            "                  \"voice\": \"rms\", \"stt\": \"pocketsphinx\"}; flags win\n"
+            "                  \"voice\": \"rms\", \"stt\": \"pocketsphinx\", \"tts\": \"openai\"};\n"
+            "                  flags win\n"
             "  --brain NAME    lesson (default) or llm (an OpenAI-compatible server)\n"
-            "  -o key=value    a brain option (docs/BRAIN.md), e.g. -o lesson=capitals\n"
+            "  -o key=value    a brain option (docs/BRAIN.md), e.g. -o lesson=capitals; keys\n"
+            "                  stt_* and tts_* configure the remote speech engines\n"
+            "                  (docs/SPEECH.md), e.g. -o stt_url=http://127.0.0.1:8080/v1\n"
             "  --voice VOICE   flite voice (rms, slt, awb, kal16) or espeak:LANG\n"
-            "  --stt NAME      pocketsphinx (default) or none (typed input only)\n"
+            "  --stt NAME      pocketsphinx (default), openai (pocketsphinx listens, an\n"
+            "                  OpenAI-compatible server gives each final text) or none\n"
+            "                  (typed input only)\n"
+            "  --tts openai    answers spoken by an OpenAI-compatible server (-o tts_url=...);\n"
+            "                  --voice speaks when it fails\n"
             "  --workers N     speech and synthesis threads (default: one per core)\n"
             "  --max-sessions N  learners served at once; more are refused (HTTP 503,\n"
             "                  error server_full). Default: 8 per speech thread, what one\n"
@@ -118,9 +126,10 @@ static int load_config(const char *path, vt_ws_config *c, strings *st, args_kv *
         fprintf(stderr, "voicetutor serve: %s: core: %s\n", path, err);
         rc = -1;
     }
-    const char *keys[] = {"brain", "voice", "stt"};
-    const char **dst[] = {&c->runtime.brain, &c->runtime.voice, &c->runtime.stt};
-    for (int i = 0; i < 3; i++) {
+    const char *keys[] = {"brain", "voice", "stt", "tts"};
+    const char **dst[] = {&c->runtime.brain, &c->runtime.voice, &c->runtime.stt,
+                          &c->runtime.tts};
+    for (int i = 0; i < 4; i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, keys[i]);
         if (v && !cJSON_IsString(v)) {
             fprintf(stderr, "voicetutor serve: %s: \"%s\" must be a string\n", path, keys[i]);
@@ -186,6 +195,7 @@ int cmd_serve(int argc, char **argv)
         {"--brain", NULL, ARGS_STR, &c.runtime.brain, 0, 0, NULL},
         {"--voice", NULL, ARGS_STR, &c.runtime.voice, 0, 0, NULL},
         {"--stt", NULL, ARGS_STR, &c.runtime.stt, 0, 0, NULL},
+        {"--tts", NULL, ARGS_STR, &c.runtime.tts, 0, 0, NULL},
         {"--web", NULL, ARGS_STR, &c.web_dir, 0, 0, NULL},
         {"--workers", NULL, ARGS_INT, &c.runtime.cpu_workers, 1, 256, NULL},
         {"--max-sessions", NULL, ARGS_INT, &c.max_sessions, 1, 100000, NULL},

@@ -48,6 +48,9 @@ static void usage(FILE *f)
 "  --brain lesson|llm      who answers (default lesson); -o key=value sets its options\n"
 "                          (docs/BRAIN.md), e.g. -o base_url=http://127.0.0.1:11434/v1\n"
 "  --voice V               rms (default), slt, awb, kal16, espeak[:LANG]\n"
+"  --stt NAME              pocketsphinx (default), or openai: each final text from an\n"
+"                          OpenAI-compatible server (-o stt_url=..., docs/SPEECH.md)\n"
+"  --tts openai            answers spoken by an OpenAI-compatible server (-o tts_url=...)\n"
 "  --mode M                what interrupts besides keys: commands, speech or both (default)\n"
 "  --threshold X           speech interruption threshold, 0.5..3.0 (default 1.5)\n"
 "  --user ID               whose lesson progress (default \"default\")\n"
@@ -105,6 +108,8 @@ int cmd_talk(int argc, char **argv)
         {"--brain", NULL, ARGS_STR, &c.rt.brain, 0, 0, NULL},
         {"-o", NULL, ARGS_KV, &kv, 0, 0, NULL},
         {"--voice", NULL, ARGS_STR, &c.rt.voice, 0, 0, NULL},
+        {"--stt", NULL, ARGS_STR, &c.rt.stt, 0, 0, NULL},
+        {"--tts", NULL, ARGS_STR, &c.rt.tts, 0, 0, NULL},
         {"--mode", NULL, ARGS_FN, &c.rt.core.interrupt_mode, 0, 0, parse_mode},
         {"--threshold", NULL, ARGS_DOUBLE, &c.rt.core.interrupt_threshold, 0, 0, NULL},
         {"--user", NULL, ARGS_STR, &c.session.user_id, 0, 0, NULL},

@@ -301,6 +301,7 @@ int vt_session_start(const vt_session_setup *st, const vt_session_output *out, v
     s->last_deadline = INT64_MIN;
     s->voice_end_us = INT64_MIN / 2;
     s->speech = st->speech;
+    s->final_on = st->speech && st->eng.open_final != NULL;
     s->partial_every = (size_t)(st->partial_ms > 0 ? st->partial_ms : 200) * VT_IN_RATE / 1000;
     snprintf(s->character, sizeof s->character, "%s", st->character);
     for (int i = 0; i < st->eng.n_fill; i++)
@@ -335,6 +336,9 @@ static void session_free(vt_session *s)
         s->kws->destroy(s->kws_ctx);
     if (s->tts)
         s->tts->destroy(s->tts_ctx);
+    if (s->tts_fb)
+        s->tts_fb->destroy(s->tts_fb_ctx);
+    vt__final_free(s);
     if (s->eng.brain_ctx)
         s->eng.brain->destroy(s->eng.brain_ctx);
     if (s->released)
@@ -351,6 +355,7 @@ void vt_session_destroy(vt_session *s)
     s->x.ops->cancel_owner(s->x.impl, s);
     vt__speech_clear(s);
     vt__tts_clear(s);
+    vt__final_clear(s);
     vt_core_destroy(s->core);
     s->core = NULL;
     if (s->jobs == 0)
@@ -474,5 +479,7 @@ size_t vt_session_memory(const vt_session *s)
         m += sizeof *o + o->n * sizeof(int16_t);
     for (const vt__tts_op *o = s->tts_q; o; o = o->next)
         m += sizeof *o + strlen(o->text) + 1;
+    for (const vt__final_op *o = s->final_q; o; o = o->next)
+        m += sizeof *o + o->n * sizeof(int16_t);
     return m;
 }

@@ -38,7 +38,19 @@ typedef struct vt_session_engines {
                        const vt_kws_ops **kws, void **kws_ctx, char *err, size_t errlen);
     /* Open the synthesizer; runs in the first synthesis job. */
     int (*open_tts)(void *ud, const vt_tts_ops **tts, void **tts_ctx, char *err, size_t errlen);
-    void *ud;                     /* for the two opens; must outlive the session */
+    /* Optional (NULL: none). The final recogniser (a remote one, whose
+     * vt_stt_ops.transcribe takes a whole utterance): the speech lane keeps
+     * each utterance's audio with its pre-roll, and a job on the io pool
+     * (lane_final.c) replaces the lane's final text with this engine's,
+     * one utterance at a time, in order; on failure the lane's text stands
+     * and an `stt_error` event says why. Opened by its first job. */
+    int (*open_final)(void *ud, const vt_stt_ops **stt, void **ctx, char *err, size_t errlen);
+    /* Optional (NULL: none). The voice that speaks the rest of an answer
+     * when the synthesizer failed on one of its phrases (the embedded voice
+     * behind a remote one); opened by the first synthesis job that needs it. */
+    int (*open_tts_fallback)(void *ud, const vt_tts_ops **tts, void **tts_ctx, char *err,
+                             size_t errlen);
+    void *ud;                     /* for the opens; must outlive the session */
     const vt_brain_ops *brain;    /* brain_ctx becomes the session's (destroyed with it) */
     void *brain_ctx;
     const vt_clip *fill, *ack;    /* borrowed: must outlive the session */

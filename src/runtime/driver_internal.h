@@ -24,6 +24,17 @@ typedef struct vt__sop {
     int16_t pcm[];     /* AUDIO */
 } vt__sop;
 
+/* An utterance waiting for the final recogniser (lane_final.c). */
+typedef struct vt__final_op {
+    struct vt__final_op *next;
+    uint32_t utt;
+    vt_stt_result *local;      /* the speech lane's final: the fallback */
+    int16_t *pcm;              /* the utterance with its pre-roll, 16 kHz */
+    size_t n;
+    char (*expected)[VT_EXPECTED_PHRASE_MAX];
+    size_t n_expected;
+} vt__final_op;
+
 /* A phrase waiting for the synthesis lane. */
 typedef struct vt__tts_op {
     struct vt__tts_op *next;
@@ -68,11 +79,27 @@ struct vt_session {
     size_t since_partial;
     char last_partial[512];
 
+    /* the final recogniser (lane_final.c): the speech lane's job side
+     * keeps the open utterance's audio; the queue is the loop thread's */
+    int final_on;              /* the setup has one (read-only after create) */
+    int16_t *utt_pcm;
+    size_t utt_n, utt_cap;
+    vt__final_op *final_q, *final_tail;
+    int final_busy;
+    const vt_stt_ops *final_stt;  /* final job side, one job at a time */
+    void *final_ctx;
+    int final_opened;
+    char final_open_err[256];
+
     /* synthesis lane */
     vt__tts_op *tts_q, *tts_tail;
     int tts_busy;
     const vt_tts_ops *tts;
     void *tts_ctx;
+    const vt_tts_ops *tts_fb;  /* the fallback voice (job side) */
+    void *tts_fb_ctx;
+    uint32_t tts_fb_gen;       /* the answer it speaks the rest of */
+    int tts_fb_on;
 };
 
 /* driver.c */
@@ -92,5 +119,12 @@ void vt__speech_clear(vt_session *s);
 int vt__tts_add(vt_session *s, uint32_t gen, uint32_t id, const char *text);
 void vt__tts_drop_gen(vt_session *s, uint32_t gen);
 void vt__tts_clear(vt_session *s);
+/* lanes.c: hand an utterance's final text (res may be NULL) to the core */
+void vt__speech_final(vt_session *s, uint32_t utt, const char *text, const vt_stt_result *res);
+/* lane_final.c: the final recogniser. add takes local and pcm (freed on
+ * every path); free_all releases the queue and the recogniser (session end). */
+void vt__final_add(vt_session *s, uint32_t utt, vt_stt_result *local, int16_t *pcm, size_t n);
+void vt__final_clear(vt_session *s);
+void vt__final_free(vt_session *s);
 
 #endif

@@ -9,10 +9,15 @@
  * partial_every samples, the final text with word times at the end, and
  * keyword hits stamped with the arrival of the audio that held them.
  * Decoders are opened by the first job, so a new session never stalls the
- * loop thread.
+ * loop thread. With a final recogniser in the setup (a remote one) the
+ * lane also keeps each utterance's audio, pre-roll included, and hands it
+ * with its own final to lane_final.c, which gives the core the final text.
  *
  * Synthesis lane: one phrase job at a time, in order; chunks are resampled
- * to the output rate and handed to the core as job progress.
+ * to the output rate and handed to the core as job progress. When the
+ * synthesizer fails on a phrase and the setup has a fallback voice, that
+ * voice speaks the phrase and the rest of its answer (one `tts_error`
+ * event says so).
  */
 #include "runtime/driver_internal.h"
 
@@ -32,6 +37,8 @@ typedef struct smsg {
     int64_t t;         /* arrival of the audio (or op) it came from */
     char text[1024];
     vt_stt_result *res;
+    int16_t *pcm;      /* FINAL with a final recogniser: the utterance */
+    size_t n_pcm;
 } smsg;
 
 typedef struct speech_job {
@@ -62,22 +69,77 @@ static void ring_feed(vt_session *s, size_t n)
     }
 }
 
-static int post(vt_session *s, vt_exec_job *job, smsg_kind kind, uint32_t utt, int64_t t, const char *text,
-                vt_stt_result *res)
+/* The utterance's audio for the final recogniser (job side). Beyond
+ * VT__MAX_QUEUED_AUDIO the rest is not kept: the remote engine hears the
+ * first 30 s. */
+static void utt_keep(vt_session *s, const int16_t *pcm, size_t n)
+{
+    if (!s->final_on || !n)
+        return;
+    if (s->utt_n + n > VT__MAX_QUEUED_AUDIO)
+        n = VT__MAX_QUEUED_AUDIO - s->utt_n;
+    if (s->utt_n + n > s->utt_cap) {
+        size_t cap = s->utt_cap ? s->utt_cap : VT_IN_RATE * 4;
+        while (cap < s->utt_n + n)
+            cap *= 2;
+        int16_t *p = realloc(s->utt_pcm, cap * sizeof *p);
+        if (!p)
+            return; /* the remote engine hears less; the local final stands */
+        s->utt_pcm = p;
+        s->utt_cap = cap;
+    }
+    memcpy(s->utt_pcm + s->utt_n, pcm, n * sizeof *pcm);
+    s->utt_n += n;
+}
+
+/* The pre-roll (the last n samples of the ring) into the kept audio. */
+static void utt_keep_ring(vt_session *s, size_t n)
+{
+    if (n > s->ring_fill)
+        n = s->ring_fill;
+    size_t start = (s->ring_pos + VT__PREROLL_RING - n) % VT__PREROLL_RING;
+    while (n) {
+        size_t run = VT__PREROLL_RING - start < n ? VT__PREROLL_RING - start : n;
+        utt_keep(s, s->ring + start, run);
+        n -= run;
+        start = (start + run) % VT__PREROLL_RING;
+    }
+}
+
+/* Posts a message; it owns res and pcm from here. A cancelled job's message
+ * is the executor's (it goes to speech_drop); any other failure leaves it
+ * here, and it is freed. */
+static int post_pcm(vt_session *s, vt_exec_job *job, smsg_kind kind, uint32_t utt, int64_t t,
+                    const char *text, vt_stt_result *res, int16_t *pcm, size_t n_pcm)
 {
     smsg *m = calloc(1, sizeof *m);
     if (!m) {
         free(res);
+        free(pcm);
         return VT_ENOMEM;
     }
     m->kind = kind;
     m->utt = utt;
     m->t = t;
     m->res = res;
+    m->pcm = pcm;
+    m->n_pcm = n_pcm;
     size_t l = text ? strnlen(text, sizeof m->text - 1) : 0;
     memcpy(m->text, text ? text : "", l);
     m->text[l] = 0;
-    return s->x.ops->post(s->x.impl, job, m);
+    int rc = s->x.ops->post(s->x.impl, job, m);
+    if (rc && rc != VT_ECANCELED) {
+        free(m->res);
+        free(m->pcm);
+        free(m);
+    }
+    return rc;
+}
+
+static int post(vt_session *s, vt_exec_job *job, smsg_kind kind, uint32_t utt, int64_t t,
+                const char *text, vt_stt_result *res)
+{
+    return post_pcm(s, job, kind, utt, t, text, res, NULL, 0);
 }
 
 static int speech_open(vt_session *s, vt_exec_job *job)
@@ -111,6 +173,7 @@ static int speech_run(vt_exec_job *job, void *arg, const volatile int *abort)
             if (s->kws && s->kws_on && s->kws->feed(s->kws_ctx, o->pcm, o->n, &hit) == 1)
                 post(s, job, SMSG_KEYWORD, 0, o->t, hit.word, NULL);
             if (s->stt && s->in_utt) {
+                utt_keep(s, o->pcm, o->n);
                 s->stt->feed(s->stt_ctx, o->pcm, o->n);
                 s->since_partial += o->n;
                 if (s->since_partial >= s->partial_every) {
@@ -140,6 +203,8 @@ static int speech_run(vt_exec_job *job, void *arg, const volatile int *abort)
             s->since_partial = 0;
             s->last_partial[0] = 0;
             ring_feed(s, (size_t)o->flag * VT_IN_RATE / 1000);
+            s->utt_n = 0;
+            utt_keep_ring(s, (size_t)o->flag * VT_IN_RATE / 1000);
             break;
         case SOP_END:
             if (s->stt && s->in_utt && s->utt == o->utt) {
@@ -147,7 +212,16 @@ static int speech_run(vt_exec_job *job, void *arg, const volatile int *abort)
                 s->in_utt = 0;
                 if (res && s->stt->end(s->stt_ctx, res) < 0)
                     res->text[0] = 0, res->n_words = 0;
-                post(s, job, SMSG_FINAL, o->utt, o->t, res ? res->text : "", res);
+                /* with a final recogniser the message takes the utterance's
+                 * audio along (delivered or dropped, it is freed) */
+                int16_t *pcm = s->final_on && s->utt_n ? s->utt_pcm : NULL;
+                size_t n_pcm = pcm ? s->utt_n : 0;
+                if (pcm) {
+                    s->utt_pcm = NULL;
+                    s->utt_cap = 0;
+                }
+                s->utt_n = 0;
+                post_pcm(s, job, SMSG_FINAL, o->utt, o->t, res ? res->text : "", res, pcm, n_pcm);
             } else if (!s->stt) {
                 /* no recogniser: the utterance still ends, with no text */
                 post(s, job, SMSG_FINAL, o->utt, o->t, "", NULL);
@@ -174,17 +248,16 @@ static void speech_progress(void *arg, void *msg)
         case SMSG_PARTIAL:
             vt_core_stt_partial(s->core, m->utt, m->text, now);
             break;
-        case SMSG_FINAL: {
-            vt_word words[128];
-            size_t n = 0;
-            if (m->res)
-                for (; n < m->res->n_words && n < 128; n++)
-                    words[n] = (vt_word){m->res->words[n].text,
-                                         VT_MS_TO_IN_SAMPLES(m->res->words[n].start_ms),
-                                         VT_MS_TO_IN_SAMPLES(m->res->words[n].end_ms)};
-            vt_core_stt_final(s->core, m->utt, m->text, words, n, now);
+        case SMSG_FINAL:
+            if (m->pcm && s->final_on) {
+                /* the final recogniser gives this utterance's text */
+                vt__final_add(s, m->utt, m->res, m->pcm, m->n_pcm);
+                m->res = NULL;
+                m->pcm = NULL;
+            } else {
+                vt__speech_final(s, m->utt, m->text, m->res);
+            }
             break;
-        }
         case SMSG_KEYWORD:
             /* a command needs a voice behind it: the spotter can fire on
              * the near-silence an echo canceller leaves */
@@ -201,6 +274,7 @@ static void speech_progress(void *arg, void *msg)
         vt__drv_reschedule(s);
     }
     free(m->res);
+    free(m->pcm);
     free(m);
 }
 
@@ -209,7 +283,19 @@ static void speech_drop(void *arg, void *msg)
     (void)arg;
     smsg *m = msg;
     free(m->res);
+    free(m->pcm);
     free(m);
+}
+
+void vt__speech_final(vt_session *s, uint32_t utt, const char *text, const vt_stt_result *res)
+{
+    vt_word words[128];
+    size_t n = 0;
+    if (res)
+        for (; n < res->n_words && n < 128; n++)
+            words[n] = (vt_word){res->words[n].text, VT_MS_TO_IN_SAMPLES(res->words[n].start_ms),
+                                 VT_MS_TO_IN_SAMPLES(res->words[n].end_ms)};
+    vt_core_stt_final(s->core, utt, text, words, n, vt__drv_now(s));
 }
 
 
@@ -271,7 +357,9 @@ typedef struct tts_job {
     vt_session *s;
     vt__tts_op *op;
     int out_rate;
+    int fell_back;     /* this phrase started the fallback voice */
     char err[256];
+    char why[256];     /* why the synthesizer failed, when it fell back */
 } tts_job;
 
 typedef struct tts_chunk {
@@ -325,13 +413,33 @@ static int tts_run(vt_exec_job *job, void *arg, const volatile int *abort)
     vt_session *s = j->s;
     if (*abort)
         return VT_ECANCELED;
-    if (!s->tts) {
-        int rc = s->eng.open_tts(s->eng.ud, &s->tts, &s->tts_ctx, j->err, sizeof j->err);
-        if (rc)
-            return rc;
+    int rc = 0;
+    if (!(s->tts_fb_on && s->tts_fb_gen == j->op->gen)) {
+        if (!s->tts)
+            rc = s->eng.open_tts(s->eng.ud, &s->tts, &s->tts_ctx, j->err, sizeof j->err);
+        if (rc == 0)
+            rc = vt_tts_synth_at(s->tts, s->tts_ctx, j->out_rate, j->op->text, tts_on_chunk, j,
+                                 abort);
+        if (*abort)
+            return VT_ECANCELED;
+        if (rc == 0 || !s->eng.open_tts_fallback)
+            goto out;
+        /* the fallback voice speaks this phrase (again, from its start,
+         * when some of it was heard) and the rest of the answer */
+        snprintf(j->why, sizeof j->why, "%s", j->err[0] ? j->err : vt_strerror(rc));
+        j->err[0] = 0;
+        j->fell_back = 1;
+        s->tts_fb_on = 1;
+        s->tts_fb_gen = j->op->gen;
     }
-    int rc = vt_tts_synth_at(s->tts, s->tts_ctx, j->out_rate, j->op->text, tts_on_chunk, j,
-                             abort);
+    rc = 0;
+    if (!s->tts_fb)
+        rc = s->eng.open_tts_fallback(s->eng.ud, &s->tts_fb, &s->tts_fb_ctx, j->err,
+                                      sizeof j->err);
+    if (rc == 0)
+        rc = vt_tts_synth_at(s->tts_fb, s->tts_fb_ctx, j->out_rate, j->op->text, tts_on_chunk,
+                             j, abort);
+out:
     if (*abort)
         return VT_ECANCELED;
     if (rc && !j->err[0])
@@ -367,6 +475,13 @@ static void tts_complete(void *arg, int status)
     vt_session *s = j->s;
     if (!s->closed && status != VT_ECANCELED) {
         int64_t now = vt__drv_now(s);
+        if (j->fell_back) {
+            char msg[600];
+            snprintf(msg, sizeof msg,
+                     "the voice failed (%s): the embedded voice speaks the rest of this answer",
+                     j->why);
+            vt__drv_report(s, "tts_error", msg);
+        }
         if (status == 0)
             vt_core_tts_done(s->core, j->op->gen, j->op->id, now);
         else

@@ -25,7 +25,7 @@
 struct vt_runtime {
     vt_runtime_config cfg;
     char *opt_store[2 * VT_RUNTIME_MAX_OPTS];
-    char voice[64], stt[32], brain_name[32];
+    char voice[64], stt[32], tts[32], brain_name[32];
     vt_pool *cpu, *io;
     vt_exec_pools pools;           /* the pool executor's view of cpu and io */
     const vt_brain_ops *brain;
@@ -38,6 +38,14 @@ struct vt_runtime {
     const vt_kws_ops *kws_ops;
     const vt_tts_ops *tts_ops;
     void *stt_model, *kws_model, *tts_model;
+    /* the remote engines (stt/tts "openai"): their options are the stt_ and
+     * tts_ keys of brain_opts */
+    vt_opt speech_opts[VT_RUNTIME_MAX_OPTS];
+    size_t n_speech_opts;
+    const vt_stt_ops *final_ops;   /* the final recogniser, or NULL */
+    void *final_model;
+    const vt_tts_ops *rtts_ops;    /* the remote voice, or NULL */
+    void *rtts_model;
     char speech_err[512];          /* why stt/kws did not load ("" if they did) */
     int trim_busy, trim_again;     /* the memory trim job (see released()) */
 };
@@ -71,8 +79,10 @@ int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, s
     snprintf(rt->voice, sizeof rt->voice, "%s", c->voice ? c->voice : VT_TTS_DEFAULT_VOICE);
     snprintf(rt->stt, sizeof rt->stt, "%s", c->stt ? c->stt : "pocketsphinx");
     snprintf(rt->brain_name, sizeof rt->brain_name, "%s", c->brain ? c->brain : "lesson");
+    snprintf(rt->tts, sizeof rt->tts, "%s", c->tts ? c->tts : "");
     rt->cfg.voice = rt->voice;
     rt->cfg.stt = rt->stt;
+    rt->cfg.tts = rt->tts;
     rt->cfg.brain = rt->brain_name;
     for (size_t i = 0; i < c->n_brain_opts && i < VT_RUNTIME_MAX_OPTS; i++) {
         rt->opt_store[2 * i] = strdup(c->brain_opts[i].key ? c->brain_opts[i].key : "");
@@ -80,13 +90,35 @@ int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, s
         if (!rt->opt_store[2 * i] || !rt->opt_store[2 * i + 1])
             goto fail;
         rt->cfg.brain_opts[i] = (vt_opt){rt->opt_store[2 * i], rt->opt_store[2 * i + 1]};
+        if (strncmp(rt->opt_store[2 * i], "stt_", 4) == 0 ||
+            strncmp(rt->opt_store[2 * i], "tts_", 4) == 0)
+            rt->speech_opts[rt->n_speech_opts++] = rt->cfg.brain_opts[i];
+    }
+    if (strcmp(rt->stt, "openai") == 0) {
+        /* hybrid: pocketsphinx listens, the remote recogniser gives finals */
+        rt->final_ops = vt_stt_find("openai");
+        if ((rc = rt->final_ops->load(rt->speech_opts, rt->n_speech_opts, &rt->final_model, e,
+                                      sizeof e)) != 0)
+            goto fail;
+        snprintf(rt->stt, sizeof rt->stt, "pocketsphinx");
     }
     if (strcmp(rt->stt, "none") != 0 && vt_stt_find(rt->stt) && vt_kws_find(rt->stt)) {
         rt->speech = 1;
     } else if (strcmp(rt->stt, "none") != 0) {
         rc = VT_EINVAL;
-        snprintf(e, sizeof e, "unknown speech recogniser '%s' (pocketsphinx or none)", rt->stt);
+        snprintf(e, sizeof e, "unknown speech recogniser '%s' (pocketsphinx, openai or none)",
+                 rt->stt);
         goto fail;
+    }
+    if (rt->tts[0]) {
+        if (!(rt->rtts_ops = vt_tts_find(rt->tts))) {
+            rc = VT_EINVAL;
+            snprintf(e, sizeof e, "unknown synthesizer '%s' (%s)", rt->tts, vt_tts_names());
+            goto fail;
+        }
+        if ((rc = rt->rtts_ops->load(rt->speech_opts, rt->n_speech_opts, &rt->rtts_model, e,
+                                     sizeof e)) != 0)
+            goto fail;
     }
     if (!(rt->brain = vt_brain_find(rt->brain_name))) {
         rc = VT_EINVAL;
@@ -165,6 +197,10 @@ void vt_runtime_destroy(vt_runtime *rt)
         rt->kws_ops->unload(rt->kws_model);
     if (rt->tts_model)
         rt->tts_ops->unload(rt->tts_model);
+    if (rt->final_model)
+        rt->final_ops->unload(rt->final_model);
+    if (rt->rtts_model)
+        rt->rtts_ops->unload(rt->rtts_model);
     vt_clips_free(rt->fill, rt->n_fill);
     vt_clips_free(rt->ack, rt->n_ack);
     for (size_t i = 0; i < 2 * VT_RUNTIME_MAX_OPTS; i++)
@@ -206,7 +242,9 @@ static int open_brain_(vt_runtime *rt, const char *user_id, const char *characte
                                  rt->brain->default_character);
     for (size_t i = 0; i < rt->cfg.n_brain_opts; i++)
         if (strcmp(rt->cfg.brain_opts[i].key, "lesson") != 0 &&
-            strcmp(rt->cfg.brain_opts[i].key, "user_id") != 0)
+            strcmp(rt->cfg.brain_opts[i].key, "user_id") != 0 &&
+            strncmp(rt->cfg.brain_opts[i].key, "stt_", 4) != 0 &&
+            strncmp(rt->cfg.brain_opts[i].key, "tts_", 4) != 0)
             opts[n++] = rt->cfg.brain_opts[i];
     opts[n++] = (vt_opt){"user_id", user_id};
     char e[512] = "";
@@ -279,12 +317,37 @@ static int open_speech(void *ud, const vt_config *cfg, const vt_stt_ops **stt, v
     return rc;
 }
 
-static int open_tts(void *ud, const vt_tts_ops **tts, void **tts_ctx, char *err, size_t errlen)
+/* The session's voice: the remote one when configured, else the embedded
+ * voice (which is also the remote one's fallback). */
+static int open_embedded(void *ud, const vt_tts_ops **tts, void **tts_ctx, char *err,
+                         size_t errlen)
 {
     const vt_runtime *rt = ud;
     int rc = rt->tts_ops->create(rt->tts_model, NULL, 0, tts_ctx, err, errlen);
     if (rc == 0)
         *tts = rt->tts_ops;
+    return rc;
+}
+
+static int open_tts(void *ud, const vt_tts_ops **tts, void **tts_ctx, char *err, size_t errlen)
+{
+    const vt_runtime *rt = ud;
+    if (!rt->rtts_ops)
+        return open_embedded(ud, tts, tts_ctx, err, errlen);
+    int rc = rt->rtts_ops->create(rt->rtts_model, rt->speech_opts, rt->n_speech_opts, tts_ctx,
+                                  err, errlen);
+    if (rc == 0)
+        *tts = rt->rtts_ops;
+    return rc;
+}
+
+static int open_final(void *ud, const vt_stt_ops **stt, void **ctx, char *err, size_t errlen)
+{
+    const vt_runtime *rt = ud;
+    int rc = rt->final_ops->create(rt->final_model, rt->speech_opts, rt->n_speech_opts, ctx, err,
+                                   errlen);
+    if (rc == 0)
+        *stt = rt->final_ops;
     return rc;
 }
 
@@ -356,6 +419,8 @@ int vt_session_create(vt_runtime *rt, const vt_session_options *o, const vt_sess
     st.speech = rt->speech && (!o || o->speech);
     st.eng.open_speech = open_speech;
     st.eng.open_tts = open_tts;
+    st.eng.open_final = rt->final_ops ? open_final : NULL;
+    st.eng.open_tts_fallback = rt->rtts_ops ? open_embedded : NULL;
     st.eng.ud = rt;
     st.eng.brain = rt->brain;
     st.eng.fill = rt->fill;

@@ -57,10 +57,17 @@ typedef struct vt_session vt_session;
 
 typedef struct vt_runtime_config {
     vt_config core;               /* base configuration of every session */
-    const char *stt;              /* "pocketsphinx" (default), "none": typed input only */
-    const char *voice;            /* synthesis spec (vt_tts_open), default "rms" */
+    const char *stt;              /* "pocketsphinx" (default), "none": typed input only,
+                                   * "openai": pocketsphinx for interim text, segmentation
+                                   * and commands, the remote recogniser for each final */
+    const char *voice;            /* synthesis spec (vt_tts_open), default "rms": the
+                                   * clips, and the fallback voice of a remote tts */
+    const char *tts;              /* NULL or "" (default): the voice above speaks;
+                                   * "openai": the remote voice speaks the answers */
     const char *brain;            /* "lesson" (default) or "llm" */
-    vt_opt brain_opts[VT_RUNTIME_MAX_OPTS]; /* copied; "lesson" is the default character */
+    /* copied; "lesson" is the default character. Keys starting with stt_ or
+     * tts_ are the speech engines' (docs/SPEECH.md), the rest the brain's. */
+    vt_opt brain_opts[VT_RUNTIME_MAX_OPTS];
     size_t n_brain_opts;
     int cpu_workers;              /* speech and synthesis threads, default: online CPUs */
     int io_workers;               /* brain threads, default 8 */

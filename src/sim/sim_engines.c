@@ -165,7 +165,7 @@ static int stt_end(void *ctx, vt_stt_result *out)
 }
 
 static const vt_stt_ops k_sim_stt = {"sim", sim_load, sim_unload, stt_create, stt_destroy,
-                                     stt_begin, stt_feed, stt_partial, stt_end};
+                                     stt_begin, stt_feed, stt_partial, stt_end, NULL};
 
 /* ---- scripted keyword spotting --------------------------------------------- */
 
@@ -376,7 +376,7 @@ static void timed_stt_destroy(void *ctx)
 
 static const vt_stt_ops k_timed_stt = {"timed", sim_load, sim_unload, stt_create,
                                        timed_stt_destroy, timed_stt_begin, timed_stt_feed,
-                                       timed_stt_partial, timed_stt_end};
+                                       timed_stt_partial, timed_stt_end, NULL};
 
 /* The spotter costs nothing; its hits are recorded as engine.keyword. */
 static int timed_kws_reset(void *ctx)

@@ -307,9 +307,9 @@ static void test_fakes(void **state)
     assert_ptr_equal(vt_tts_find("espeak-ng"), &vt_tts_espeak);
     assert_null(vt_tts_find("nope"));
     assert_null(vt_stt_find(NULL));
-    assert_string_equal(vt_stt_names(), "pocketsphinx, fake");
+    assert_string_equal(vt_stt_names(), "pocketsphinx, openai, fake");
     assert_string_equal(vt_kws_names(), "pocketsphinx, fake");
-    assert_string_equal(vt_tts_names(), "flite, espeak, fake");
+    assert_string_equal(vt_tts_names(), "flite, espeak, openai, fake");
     free(r);
 }
 

@@ -23,6 +23,7 @@ typedef struct entry {
 
 static const entry k_stt[] = {
     {"pocketsphinx", &vt_stt_pocketsphinx, 0},
+    {"openai", &vt_stt_openai, 0},
     {"fake", &vt_stt_fake, 0},
 };
 static const entry k_kws[] = {
@@ -33,6 +34,7 @@ static const entry k_tts[] = {
     {"flite", &vt_tts_flite, 0},
     {"espeak", &vt_tts_espeak, 0},
     {"espeak-ng", &vt_tts_espeak, 1},
+    {"openai", &vt_tts_openai, 0},
     {"fake", &vt_tts_fake, 0},
 };
 #define N(t) (sizeof t / sizeof t[0])
@@ -126,7 +128,7 @@ int vt_tts_load_voice(const char *spec, const vt_opt *opts, size_t n_opts,
     const vt_tts_ops *o = vt_tts_find(engine);
     if (!o) {
         snprintf(err, errlen,
-                 "unknown voice '%s': use slt, rms, awb, kal16, espeak, espeak:LANG or fake",
+                 "unknown voice '%s': use slt, rms, awb, kal16, espeak, espeak:LANG, openai[:VOICE] or fake",
                  spec);
         return VT_EINVAL;
     }

@@ -84,6 +84,27 @@ extern const vt_tts_ops vt_tts_flite;
  * (default "en"); create reads wpm (speaking rate, default 160). */
 extern const vt_tts_ops vt_tts_espeak;
 
+/* The OpenAI-compatible remote engines (stt_openai.c, tts_openai.c; see
+ * docs/SPEECH.md, "Remote engines"). Options, all read by load unless
+ * said otherwise:
+ * vt_stt_openai: stt_url (a base ending in /v1 or a full endpoint, default
+ *   http://127.0.0.1:8080/v1), stt_model (whisper-1), stt_language,
+ *   stt_prompt (appended to the expected phrases), stt_format (json |
+ *   verbose_json: word times), stt_connect_timeout_ms (1000),
+ *   stt_timeout_ms (3000, the whole request), stt_api_key_env (the
+ *   variable holding the key; default $VOICETUTOR_STT_API_KEY, else
+ *   $OPENAI_API_KEY). Its `transcribe` op takes a whole utterance; the
+ *   streaming ops buffer the audio and post it at end(); no interim text.
+ * vt_tts_openai: tts_url (default http://127.0.0.1:8880/v1), tts_model
+ *   (tts-1), tts_voice (or the spec's "openai:VOICE"; default alloy),
+ *   tts_format (pcm | wav), tts_rate (24000: the rate of pcm, and the rate a
+ *   WAV must have), tts_speed (1.0), tts_connect_timeout_ms (1000),
+ *   tts_first_byte_ms (3000), tts_stall_ms (2000), tts_timeout_ms (60000),
+ *   tts_api_key_env (default $VOICETUTOR_TTS_API_KEY, else
+ *   $OPENAI_API_KEY); create reads tts_chunk_ms (40). No word timings. */
+extern const vt_stt_ops vt_stt_openai;
+extern const vt_tts_ops vt_tts_openai;
+
 /* Scripted fakes for the core's tests: deterministic, no models, instant.
  * load reads every option below; create copies the loaded script.
  * vt_stt_fake options: text (final text, default "hello"), partial (interim
@@ -104,8 +125,9 @@ extern const vt_tts_ops vt_tts_fake;
 #define VT_TTS_DEFAULT_VOICE "rms"
 
 /* ---- the registry (registry.c) ----------------------------------------- */
-/* Lookup by name: "pocketsphinx" | "fake" for STT and KWS; "flite" |
- * "espeak" (also "espeak-ng") | "fake" for TTS. NULL when unknown. */
+/* Lookup by name: "pocketsphinx" | "openai" | "fake" for STT,
+ * "pocketsphinx" | "fake" for KWS; "flite" | "espeak" (also "espeak-ng") |
+ * "openai" | "fake" for TTS. NULL when unknown. */
 const vt_stt_ops *vt_stt_find(const char *name);
 const vt_kws_ops *vt_kws_find(const char *name);
 const vt_tts_ops *vt_tts_find(const char *name);
@@ -148,8 +170,10 @@ double vt_kws_default_threshold(const char *word);
 /* ---- resampling TTS ---------------------------------------------------- */
 /* Synthesize text with any engine and deliver chunks at out_rate (same
  * rate: passed through). Word offsets are rescaled and each word is still
- * reported in the chunk holding its end. Returns 0, VT_ECANCELED (abort
- * raised or the callback returned non-zero) or the engine's error. */
+ * reported in the chunk holding its end; an engine that reports no word
+ * at all (the remote voices) gets none reported, and the core spreads the
+ * words over the audio. Returns 0, VT_ECANCELED (abort raised or the
+ * callback returned non-zero) or the engine's error. */
 int vt_tts_synth_at(const vt_tts_ops *ops, void *ctx, int out_rate, const char *text,
                     vt_tts_chunk_fn on_chunk, void *ud, const volatile int *abort);
 

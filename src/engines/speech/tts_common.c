@@ -319,6 +319,12 @@ int vt_tts_synth_at(const vt_tts_ops *ops, void *ctx, int out_rate, const char *
     }
     memcpy(j.held + j.held_n, j.tmp, wrote * sizeof *j.tmp);
     j.held_n += wrote;
+    if (j.received == 0 && j.s.words.n) {
+        /* an engine without word timings (the remote voices): no words, so
+         * the core spreads them over the phrase's audio itself */
+        rc = j.held_n && j.s.fn(j.s.ud, j.held, j.held_n, NULL, 0) ? VT_ECANCELED : 0;
+        goto out;
+    }
     rc = deliver_held(&j, 1);
 out:
     vt_resampler_destroy(j.rs);
