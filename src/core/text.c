@@ -256,6 +256,8 @@ bool vt__text_only_noise(const char *text, bool hesitations)
         rest[o++] = *p;
     }
     rest[o] = 0;
+    if (close)
+        return false; /* "(maybe" never closed: not a mark */
     char norm[1024];
     if (vt__text_norm_word(rest, o, norm, sizeof norm) == 0)
         return true;
