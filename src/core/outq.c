@@ -171,13 +171,12 @@ int64_t vt__outq_next_release(const outq *q)
 {
     if (!q->head)
         return INT64_MAX;
+    if (q->chunk_samples && vt__outq_slice_len(q, (size_t)q->chunk_samples) == 0)
+        return INT64_MAX; /* a chunk waits: the synthesizer's next audio pumps the core */
     if (q->play_end_us == INT64_MIN)
         return INT64_MIN;
-    if (q->chunk_samples) { /* held + chunk <= chunk + lead */
-        if (vt__outq_slice_len(q, (size_t)q->chunk_samples) == 0)
-            return INT64_MAX; /* the synthesizer's next audio pumps the core */
+    if (q->chunk_samples) /* held + chunk <= chunk + lead */
         return q->play_end_us - q->lead_us;
-    }
     size_t n = vt__outq_slice_len(q, (size_t)q->frame_samples);
     int64_t d = vt__outq_us(q, n);
     int64_t lead = q->lead_us > d ? q->lead_us : d;

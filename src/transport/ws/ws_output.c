@@ -214,9 +214,8 @@ static void on_schedule(void *ud, int64_t at)
         c->sul_armed = 0;
         return;
     }
-    int64_t d = at - vt_now_us();
-    if (d < 1)
-        d = 1;
+    int64_t now = vt_now_us(); /* at may be INT64_MIN: "now" (no overflow) */
+    int64_t d = at > now ? at - now : 1;
     lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul, tick_cb, d);
     c->sul_armed = 1;
 }
