@@ -21,6 +21,11 @@
  *      flushes its player then), and interruption_latency_ms as the server
  *      reports it. A miss is no interruption within 3 s. Audio of the
  *      answer arriving after interruption_detected is counted as a leak.
+ *      Also T0 -> silence for a client that plays everything it receives
+ *      and never flushes (a seed 003 client): when the answer audio it
+ *      received has finished playing, each piece played from its arrival
+ *      or the end of the one before. --audio pcm measures the same with
+ *      binary 20 ms frames; --json-chunk-ms N sets the JSON chunk size.
  *   2. End of speech to first audio: from the last microphone frame of the
  *      person's question to the first audio_chunk of any kind (filler or
  *      answer), and to the first one of kind "answer"; also to the final
@@ -56,7 +61,8 @@
  * low-level noise (about -62 dBFS) in every frame and between utterances.
  * For the capacity runs the bench pins itself to core 0.
  *
- * Usage: bench_serve [-n TRIALS] [--quick] [--seconds S] [--speech-max N]
+ * Usage: bench_serve [-n TRIALS] [--quick] [--audio json|pcm] [--json-chunk-ms N]
+ *                    [--seconds S] [--speech-max N]
  *                    [--typed-max N] [--only latency|speech|typed] [--at N]
  *                    [--voice V] [--server PATH] [-v]
  * The default run takes about 8 minutes; --quick about 3.
@@ -108,6 +114,8 @@ static const char *const k_lesson_opts[] = {"-o", "lesson=capitals", "-o", "db=n
 
 static int g_verbose;
 static int g_max_sessions; /* > 0: the server runs with --max-sessions (bench_serve --only admit) */
+static int g_pcm;           /* --audio pcm: binary frames instead of audio_chunk */
+static int g_json_chunk_ms; /* --json-chunk-ms: 0 = the server's default */
 static pid_t g_server_pid; /* killed on SIGINT */
 
 static double now_ms(void)
@@ -669,6 +677,7 @@ typedef struct turn_t {
     double eos_audio, eos_answer, eos_filler, eos_tc; /* ms; NAN when none */
     int first_kind;
     double t0_silence, t0_detect, lat_ms; /* ms; NAN when none */
+    double t0_played;  /* T0 -> a player that plays all it received goes silent */
     char trigger[16];
     int missed, leaks, failed; /* failed: 1 no answer, 2 too short */
 } turn_t;
@@ -687,6 +696,7 @@ typedef struct client_t {
     int initialized, n_turn;
     /* the turn in progress */
     double t_eos, t0, t_first_audio, t_first_answer, t_first_filler, t_tc, t_detect, t_last_answer;
+    double answer_play_end; /* when the answer audio received so far has played */
     int first_kind, leaks, got_int, new_turn, resp_complete, early_audio;
     double lat_ms;
     char trigger[16];
@@ -736,9 +746,64 @@ static double b64_wav_ms(const char *b64, double rate)
     return (double)((bytes - 44) / 2) * 1000.0 / rate;
 }
 
+/* A piece of the tutor's audio of `kind`, dur ms, received at t. */
+static void on_audio(client_t *c, int kind, double dur, double t)
+{
+    if (c->t_eos > 0 && t >= c->t_eos) {
+        if (c->t_first_audio == 0) {
+            c->t_first_audio = t;
+            c->first_kind = kind;
+            vlog(c, t, "first audio (%s)",
+                 kind == K_FILLER   ? "filler"
+                 : kind == K_ANSWER ? "answer"
+                                    : "ack");
+        }
+        if (kind == K_FILLER && c->t_first_filler == 0)
+            c->t_first_filler = t;
+        if (kind == K_ANSWER && c->t_first_answer == 0) {
+            c->t_first_answer = t;
+            vlog(c, t, "first answer audio");
+        }
+    } else if (c->phase == P_QUESTION) {
+        c->early_audio++;
+    }
+    if (kind == K_ANSWER && !c->new_turn) {
+        c->t_last_answer = t;
+        if (c->got_int) {
+            c->leaks++;
+            vlog(c, t, "LEAK: answer audio after interruption_detected");
+        }
+    }
+    /* a player that starts at the first chunk and has no buffer of its own */
+    if (kind == K_ANSWER && c->prev_answer) {
+        if (t > c->play_end) {
+            c->underrun_ms += t - c->play_end;
+            if (t - c->play_end > c->max_gap_ms)
+                c->max_gap_ms = t - c->play_end;
+            c->play_end = t;
+        }
+        c->play_end += dur;
+    } else {
+        c->play_end = (t > c->play_end ? t : c->play_end) + dur;
+    }
+    if (kind == K_ANSWER) {
+        c->answer_ms += dur;
+        if (!c->new_turn)
+            c->answer_play_end = c->play_end;
+    }
+    c->t_last_audio = t;
+    c->prev_answer = kind == K_ANSWER;
+}
+
 static void on_msg(void *ud, int opcode, const uint8_t *p, size_t n, double t)
 {
     client_t *c = ud;
+    if (opcode == 2 && g_pcm) {
+        /* binary PCM has no kind: the lesson brain plays no filler, so it is
+         * the answer until the interruption, then the acknowledgement */
+        on_audio(c, c->got_int ? K_ACK : K_ANSWER, (double)(n / 2) * 1000.0 / RATE, t);
+        return;
+    }
     if (opcode != 1)
         return;
     cJSON *o = cJSON_ParseWithLength((const char *)p, n);
@@ -759,47 +824,7 @@ static void on_msg(void *ud, int opcode, const uint8_t *p, size_t n, double t)
         double dur = cJSON_IsString(a)
                          ? b64_wav_ms(a->valuestring, cJSON_IsNumber(sr) ? sr->valuedouble : RATE)
                          : FRAME_MS;
-        if (c->t_eos > 0 && t >= c->t_eos) {
-            if (c->t_first_audio == 0) {
-                c->t_first_audio = t;
-                c->first_kind = kind;
-                vlog(c, t, "first audio (%s)",
-                     kind == K_FILLER   ? "filler"
-                     : kind == K_ANSWER ? "answer"
-                                        : "ack");
-            }
-            if (kind == K_FILLER && c->t_first_filler == 0)
-                c->t_first_filler = t;
-            if (kind == K_ANSWER && c->t_first_answer == 0) {
-                c->t_first_answer = t;
-                vlog(c, t, "first answer audio");
-            }
-        } else if (c->phase == P_QUESTION) {
-            c->early_audio++;
-        }
-        if (kind == K_ANSWER && !c->new_turn) {
-            c->t_last_answer = t;
-            if (c->got_int) {
-                c->leaks++;
-                vlog(c, t, "LEAK: answer audio after interruption_detected");
-            }
-        }
-        /* a player that starts at the first chunk and has no buffer of its own */
-        if (kind == K_ANSWER && c->prev_answer) {
-            if (t > c->play_end) {
-                c->underrun_ms += t - c->play_end;
-                if (t - c->play_end > c->max_gap_ms)
-                    c->max_gap_ms = t - c->play_end;
-                c->play_end = t;
-            }
-            c->play_end += dur;
-        } else {
-            c->play_end = (t > c->play_end ? t : c->play_end) + dur;
-        }
-        if (kind == K_ANSWER)
-            c->answer_ms += dur;
-        c->t_last_audio = t;
-        c->prev_answer = kind == K_ANSWER;
+        on_audio(c, kind, dur, t);
         cJSON_Delete(o);
         return;
     }
@@ -886,7 +911,7 @@ static void send_frame(client_t *c)
 static void begin_turn(client_t *c, double now)
 {
     c->t_eos = c->t0 = c->t_first_audio = c->t_first_answer = c->t_first_filler = 0;
-    c->t_tc = c->t_detect = c->t_last_answer = 0;
+    c->t_tc = c->t_detect = c->t_last_answer = c->answer_play_end = 0;
     c->first_kind = -1;
     c->leaks = c->got_int = c->new_turn = c->resp_complete = 0;
     c->lat_ms = NAN;
@@ -923,6 +948,7 @@ static void end_turn(client_t *c, double now, int failed)
         r->eos_tc = nan_or(c->t_tc, c->t_eos);
         r->first_kind = c->first_kind;
         r->t0_silence = c->t0 > 0 && c->t_last_answer > 0 ? c->t_last_answer - c->t0 : NAN;
+        r->t0_played = c->t0 > 0 && c->answer_play_end > 0 ? c->answer_play_end - c->t0 : NAN;
         r->t0_detect = nan_or(c->t_detect, c->t0);
         r->lat_ms = c->lat_ms;
         snprintf(r->trigger, sizeof r->trigger, "%s", c->trigger);
@@ -1072,7 +1098,17 @@ static int client_open(client_t *c, int id, int mode, int ikind, int port)
         c->dead = 1;
         return -1;
     }
-    ws_send_text(&c->w, "{\"type\":\"initialize\",\"events\":\"all\",\"user_id\":\"bench\"}");
+    char init[160];
+    if (g_pcm)
+        snprintf(init, sizeof init, "{\"type\":\"initialize\",\"events\":\"all\","
+                 "\"user_id\":\"bench\",\"audio_output\":\"pcm\"}");
+    else if (g_json_chunk_ms)
+        snprintf(init, sizeof init, "{\"type\":\"initialize\",\"events\":\"all\","
+                 "\"user_id\":\"bench\",\"json_chunk_ms\":%d}", g_json_chunk_ms);
+    else
+        snprintf(init, sizeof init, "{\"type\":\"initialize\",\"events\":\"all\","
+                 "\"user_id\":\"bench\"}");
+    ws_send_text(&c->w, init);
     c->phase = P_INIT;
     c->t_phase = now_ms();
     ws_parse(&c->w, on_msg, c, now_ms()); /* bytes that came with the handshake */
@@ -1149,7 +1185,7 @@ static void close_clients(client_t *cs, int n)
 /* ---- part 1 and 2: interruption and first audio, one session at a time ----- */
 
 typedef struct lat_result {
-    dvec silence[N_IKIND], detect[N_IKIND], reported[N_IKIND];
+    dvec silence[N_IKIND], detect[N_IKIND], reported[N_IKIND], played[N_IKIND];
     int misses[N_IKIND], leaks[N_IKIND], failed[N_IKIND], done[N_IKIND];
     int trig_ok[N_IKIND], spurious;
     char trig_other[N_IKIND][64];
@@ -1247,6 +1283,8 @@ static int run_latency(const char *bin, int trials, lat_result *R)
             }
             if (!isnan(r->t0_silence) && !r->missed)
                 dv_push(&R->silence[k], r->t0_silence);
+            if (!isnan(r->t0_played) && !r->missed)
+                dv_push(&R->played[k], r->t0_played);
             R->leaks[k] += r->leaks;
         }
         if (!server_alive(&srv)) {
@@ -1274,6 +1312,9 @@ static int run_latency(const char *bin, int trials, lat_result *R)
         row(name, &R->silence[k], NULL);
         snprintf(name, sizeof name, "%s: T0 -> `interruption_detected` received", what[k]);
         row(name, &R->detect[k], NULL);
+        snprintf(name, sizeof name, "%s: T0 -> silent, playing all it received (no flush)",
+                 what[k]);
+        row(name, &R->played[k], NULL);
     }
     printf("\n| `interruption_latency_ms` as reported (ms) | median | p90 | min | max | n |\n"
            "|---|---:|---:|---:|---:|---:|\n");
@@ -1737,6 +1778,8 @@ static void usage(FILE *f)
         "                   [--server PATH]\n"
         "                   [--budget S] [-v]\n"
         "  -n TRIALS       trials of each interruption kind (default 7; --quick 3)\n"
+        "  --audio pcm     binary PCM frames instead of JSON audio_chunk (default json)\n"
+        "  --json-chunk-ms N  JSON chunk size asked at initialize (default: the server's)\n"
         "  --seconds S     turns of each speech capacity run (default 14; --quick 10;\n"
         "                  typed runs take 3/4 of it)\n"
         "  --speech-max N  most concurrent speech sessions tried (default 32; --quick 4)\n"
@@ -1774,6 +1817,10 @@ int main(int argc, char **argv)
             speech_max = atoi(v), smax_set = 1, i++;
         } else if (v && strcmp(a, "--typed-max") == 0) {
             typed_max = atoi(v), tmax_set = 1, i++;
+        } else if (v && strcmp(a, "--audio") == 0) {
+            g_pcm = strcmp(v, "pcm") == 0, i++;
+        } else if (v && strcmp(a, "--json-chunk-ms") == 0) {
+            g_json_chunk_ms = atoi(v), i++;
         } else if (v && strcmp(a, "--at") == 0) {
             at = atoi(v), i++;
         } else if (v && strcmp(a, "--only") == 0) {

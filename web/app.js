@@ -194,6 +194,7 @@ const handlers = {
       audio_output: 'pcm',
       speak_welcome: wantWelcome,
       events: 'all',
+      acknowledgement: true, /* seed 000: say "okay" after an interruption (not the seed 003 default) */
       ...(character ? { character } : {}),
     });
     wantWelcome = false;

@@ -59,6 +59,7 @@ const char *vt_strerror(int err);
 #define VT_IN_RATE 16000            /* user audio: 16 kHz mono s16 */
 #define VT_MAX_COMMANDS 16
 #define VT_MAX_COMMAND_LEN 32
+#define VT_OUT_CHUNK_MIN_MS 20      /* smallest cfg.out_chunk_ms other than 0 */
 
 typedef enum {
     VT_MODE_COMMANDS = 0,  /* seed 000: only spoken commands interrupt */
@@ -103,6 +104,14 @@ typedef struct vt_config {
     /* pacer (seed 004) */
     int pacer_lead_ms;            /* audio sent ahead of playback, default 100 */
     int tts_lookahead_ms;         /* synthesize ahead of playback at most this */
+    int out_chunk_ms;             /* 0: out_frame_ms slices, each sent while the client would
+                                     then hold at most pacer_lead_ms (binary PCM); else chunks
+                                     of up to this much of ONE phrase, each sent while the
+                                     client would hold at most one chunk plus pacer_lead_ms
+                                     (serve's JSON audio, json_chunk_ms; 20..2000) */
+    int acknowledgement;          /* 1 (default): the acknowledgement clip after an
+                                     interruption (seed 000); serve clears it for seed 003
+                                     clients that did not ask for it */
     /* turn taking past the seeds (issue 15); every one off by default */
     int preempt_ms;               /* 0 off; else start the answer after this much silence,
                                      before the end-of-turn rule decides (50..2000) */
@@ -311,6 +320,14 @@ int vt_core_configure_interruption(vt_core *c, double threshold, double cooldown
                                    char *err, size_t errlen);
 int vt_core_enable_interruption(vt_core *c, int enabled);
 int vt_core_set_mode(vt_core *c, vt_interrupt_mode m);
+/* Per-session output settings, before the first audio (a transport's choice
+ * at its initialize): cfg.out_chunk_ms (0, or 20..2000; allocates the chunk
+ * buffer here, not on the pacer's path) and cfg.acknowledgement. */
+int vt_core_set_out_chunk(vt_core *c, int out_chunk_ms);
+int vt_core_set_acknowledgement(vt_core *c, int on);
+/* The number of audio chunks of the current answer once its whole text is
+ * known and synthesized (sent + still queued); 0 while unknown. */
+int vt_core_total_chunks(const vt_core *c);
 
 /* queries */
 vt_state vt_core_state(const vt_core *c);

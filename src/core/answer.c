@@ -50,6 +50,7 @@ void vt__answer_clear(vt_core *c)
     c->answer_active = false;
     c->llm_done = false;
     c->tts_busy = false;
+    c->q.growing = false;
     c->tts_got_words = false;
     c->filler_wait = false;
     c->filler_held = false;
@@ -200,6 +201,9 @@ static void schedule_tts(vt_core *c, int64_t now)
     c->tts_busy = true;
     c->tts_got_words = false;
     c->tts_phrase = ++c->next_phrase;
+    c->q.growing = true; /* a chunk of this phrase may wait for more of it */
+    c->q.grow_gen = c->gen;
+    c->q.grow_phrase = c->tts_phrase;
     if (!c->response_started && !c->draft) { /* a draft's starts when the turn ends */
         c->response_started = true;
         vt_event rs = {.type = VT_EV_RESPONSE_START, .text = c->answer_text};
@@ -232,70 +236,49 @@ static const int16_t *ducked(vt_core *c, const int16_t *pcm, size_t n)
     return c->duck_buf;
 }
 
-static void release_audio(vt_core *c, int64_t now)
+/* Marks the words whose audio the next n samples release (across the
+ * segments a chunk spans); returns how many. */
+static size_t release_words(vt_core *c, size_t n)
 {
     outq *q = &c->q;
-    if (c->draft)
-        return; /* a preemptive answer waits for the end of the turn */
-    while (q->head) {
-        seg *s = q->head;
-        size_t left = s->n - s->pos;
-        size_t n = left < (size_t)q->frame_samples ? left : (size_t)q->frame_samples;
-        int64_t d = vt__outq_us(q, n);
-        if (q->play_end_us < now)
-            q->play_end_us = now;
-        int64_t lead = q->lead_us > d ? q->lead_us : d;
-        if (q->play_end_us + d - now > lead)
-            break;
-        if (s->kind != VT_AUDIO_ACK && c->answer_active && !c->first_audio) {
-            c->first_audio = true;
-            if (!c->skip_first_metric)
-                c->m.last_first_audio_ms = (double)(now - c->speech_end_us) / 1000.0;
-        }
-        if (s->kind == VT_AUDIO_ANSWER) {
-            c->chunks_sent++;
-            if (!c->first_answer_audio) {
-                c->first_answer_audio = true;
-                if (!c->skip_first_metric)
-                    c->m.last_first_answer_ms = (double)(now - c->speech_end_us) / 1000.0;
-                vt__set_state(c, VT_STATE_RESPONDING, "answer audio started", now);
-            }
-        }
-        vt_action a = {.type = VT_ACT_AUDIO, .gen = s->gen, .id = s->phrase,
-                       .pcm = s->pcm + s->pos, .n = n, .kind = s->kind};
-        if (c->duck_buf && (c->gain != 1.0 || c->gain_target != 1.0))
-            a.pcm = ducked(c, s->pcm + s->pos, n);
-        vt__act(c, &a, now);
-        size_t old = s->pos;
-        s->pos += n;
-        q->play_end_us += d;
-        q->released += n;
-        q->queued -= n;
-        /* words whose audio is now fully released */
-        size_t before = c->words_released;
+    size_t before = c->words_released, base = 0;
+    for (seg *s = q->head; s && base < n; s = s->next) {
+        size_t old = s->pos, take = s->n - old < n - base ? s->n - old : n - base;
         for (size_t i = 0; i < s->n_words; i++) {
             seg_word *w = &s->words[i];
-            if (!w->released && w->end <= s->pos) {
+            if (!w->released && w->end <= old + take) {
                 w->released = true;
-                uint64_t end_abs = q->released - (s->pos - (w->end > old ? w->end : old));
-                record_word(c, end_abs);
+                record_word(c, q->released + base + ((w->end > old ? w->end : old) - old));
             }
         }
-        if (c->words_released > before && c->plan) {
-            size_t from = c->plan_word_off;
-            size_t to = from + vt__text_prefix_words(c->plan + from, c->words_released - before);
-            c->plan_word_off = to;
-            /* both texts end at `to`: terminate the plan there for the event
-             * instead of copying it on every release */
-            char saved = c->plan[to];
-            c->plan[to] = 0;
-            const char *t = c->plan + from;
-            while (*t == ' ')
-                t++;
-            vt_event ev = {.type = VT_EV_RESPONSE_TEXT, .text = t, .text2 = c->plan};
-            vt__event(c, &ev, now);
-            c->plan[to] = saved;
-        }
+        base += take;
+    }
+    return c->words_released - before;
+}
+
+/* The slice's samples: the head segment's own, or gathered into chunk_buf. */
+static const int16_t *slice_pcm(vt_core *c, size_t n)
+{
+    seg *s = c->q.head;
+    if (s->n - s->pos >= n || !c->chunk_buf)
+        return s->pcm + s->pos;
+    size_t got = 0;
+    for (seg *t = s; t && got < n; t = t->next) {
+        size_t take = t->n - t->pos < n - got ? t->n - t->pos : n - got;
+        memcpy(c->chunk_buf + got, t->pcm + t->pos, take * sizeof *t->pcm);
+        got += take;
+    }
+    return c->chunk_buf;
+}
+
+/* The n samples are gone: advance and free the segments they came from. */
+static void consume(outq *q, size_t n)
+{
+    while (n && q->head) {
+        seg *s = q->head;
+        size_t take = s->n - s->pos < n ? s->n - s->pos : n;
+        s->pos += take;
+        n -= take;
         if (s->pos == s->n) {
             q->head = s->next;
             if (!q->head)
@@ -305,6 +288,85 @@ static void release_audio(vt_core *c, int64_t now)
             free(s);
         }
     }
+}
+
+static void release_audio(vt_core *c, int64_t now)
+{
+    outq *q = &c->q;
+    if (c->draft)
+        return; /* a preemptive answer waits for the end of the turn */
+    while (q->head) {
+        seg *s = q->head;
+        size_t max = (size_t)(q->chunk_samples ? q->chunk_samples : q->frame_samples);
+        size_t n = vt__outq_slice_len(q, max);
+        if (n == 0)
+            break; /* a chunk waits for more of its phrase */
+        int64_t d = vt__outq_us(q, n);
+        if (q->play_end_us < now)
+            q->play_end_us = now;
+        /* a slice: the client then holds at most the lead (or one slice);
+         * a chunk: at most one chunk plus the lead */
+        int64_t allowed = q->chunk_samples ? d + q->lead_us : (q->lead_us > d ? q->lead_us : d);
+        if (q->play_end_us + d - now > allowed)
+            break;
+        if (s->kind != VT_AUDIO_ACK && c->answer_active && !c->first_audio) {
+            c->first_audio = true;
+            if (!c->skip_first_metric)
+                c->m.last_first_audio_ms = (double)(now - c->speech_end_us) / 1000.0;
+        }
+        vt_audio_kind kind = s->kind;
+        uint32_t gen = s->gen, phrase = s->phrase;
+        if (kind == VT_AUDIO_ANSWER) {
+            c->chunks_sent++;
+            if (!c->first_answer_audio) {
+                c->first_answer_audio = true;
+                if (!c->skip_first_metric)
+                    c->m.last_first_answer_ms = (double)(now - c->speech_end_us) / 1000.0;
+                vt__set_state(c, VT_STATE_RESPONDING, "answer audio started", now);
+            }
+        }
+        /* the words whose audio is in this slice go with it (the action's
+         * text: an audio_chunk's words) and then as response_text; both
+         * texts end at `to`: terminate the plan there instead of copying */
+        const int16_t *pcm = slice_pcm(c, n);
+        size_t new_words = release_words(c, n);
+        size_t from = c->plan_word_off, to = from;
+        char saved = 0;
+        const char *words = NULL;
+        if (new_words && c->plan) {
+            to = from + vt__text_prefix_words(c->plan + from, new_words);
+            c->plan_word_off = to;
+            saved = c->plan[to];
+            c->plan[to] = 0;
+            words = c->plan + from;
+            while (*words == ' ')
+                words++;
+        }
+        vt_action a = {.type = VT_ACT_AUDIO, .gen = gen, .id = phrase, .pcm = pcm, .n = n,
+                       .kind = kind, .text = words ? words : ""};
+        if (c->duck_buf && (c->gain != 1.0 || c->gain_target != 1.0))
+            a.pcm = ducked(c, pcm, n);
+        c->releasing = kind == VT_AUDIO_ANSWER; /* counted, and still queued */
+        vt__act(c, &a, now);
+        c->releasing = false;
+        consume(q, n);
+        q->play_end_us += d;
+        q->released += n;
+        q->queued -= n;
+        if (words) {
+            vt_event ev = {.type = VT_EV_RESPONSE_TEXT, .text = words, .text2 = c->plan};
+            vt__event(c, &ev, now);
+            c->plan[to] = saved;
+        }
+    }
+}
+
+int vt_core_total_chunks(const vt_core *c)
+{
+    if (!c || !c->answer_active || c->draft || !c->llm_done || c->tts_busy ||
+        c->n_pending || c->pb.len)
+        return 0;
+    return c->chunks_sent + vt__outq_chunks_left(&c->q) - (c->releasing ? 1 : 0);
 }
 
 static void check_completion(vt_core *c, int64_t now)
@@ -537,6 +599,7 @@ int vt_core_tts_done(vt_core *c, uint32_t gen, uint32_t phrase, int64_t now)
     if (!c->tts_got_words)
         spread_words(c, phrase);
     c->tts_busy = false;
+    c->q.growing = false;
     vt__pump(c, now);
     return 0;
 }
@@ -552,6 +615,7 @@ int vt_core_tts_error(vt_core *c, uint32_t gen, uint32_t phrase, const char *msg
     if (c->plan)
         c->plan[c->plan_len] = 0;
     c->tts_busy = false;
+    c->q.growing = false;
     error_event(c, "tts_error", msg ? msg : "speech synthesis failed", now);
     vt__pump(c, now);
     return 0;

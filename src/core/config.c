@@ -45,6 +45,8 @@ void vt_config_default(vt_config *cfg)
     cfg->phrase_max_chars = 200;
     cfg->pacer_lead_ms = 100;
     cfg->tts_lookahead_ms = 3000;
+    cfg->out_chunk_ms = 0;
+    cfg->acknowledgement = 1;
     cfg->preempt_ms = 0;
     cfg->n_backchannels = 0;
     cfg->interrupt_min_words = 0;
@@ -86,6 +88,7 @@ void vt_config_default(vt_config *cfg)
     X(phrase_max_chars, 20, 2000)             \
     X(pacer_lead_ms, 0, 2000)                 \
     X(tts_lookahead_ms, 200, 60000)           \
+    X(out_chunk_ms, 0, 2000)                  \
     X(preempt_ms, 0, 2000)                    \
     X(n_backchannels, 0, VT_MAX_COMMANDS)     \
     X(interrupt_min_words, 0, 20)             \
@@ -179,6 +182,12 @@ int vt_config_validate(const vt_config *cfg, char *err, size_t errlen)
     }
     CHECK_RANGE(pacer_lead_ms);
     CHECK_RANGE(tts_lookahead_ms);
+    CHECK_RANGE(out_chunk_ms);
+    if (cfg->out_chunk_ms > 0 && cfg->out_chunk_ms < VT_OUT_CHUNK_MIN_MS) {
+        snprintf(err, errlen, "out_chunk_ms: %d is out of range (0, or %d to %g)",
+                 cfg->out_chunk_ms, VT_OUT_CHUNK_MIN_MS, vt_ranges[RANGE_out_chunk_ms].max);
+        return VT_EINVAL;
+    }
     CHECK_RANGE(preempt_ms);
     CHECK_RANGE(n_backchannels);
     CHECK_RANGE(interrupt_min_words);

@@ -208,6 +208,11 @@ int vt_core_create(const vt_config *cfg, vt_sink_fn sink, void *sink_ud, vt_core
         c->gain_low = pow(10.0, cfg->duck_db / 20.0);
         c->gain_step = (1.0 - c->gain_low) / ((double)cfg->duck_ramp_ms * cfg->out_rate / 1000.0);
     }
+    if (cfg->out_chunk_ms > 0 && vt_core_set_out_chunk(c, cfg->out_chunk_ms) != 0) {
+        vt_core_destroy(c);
+        snprintf(err, errlen, "core: out of memory");
+        return VT_ENOMEM;
+    }
     *out = c;
     return 0;
 }
@@ -230,6 +235,7 @@ void vt_core_destroy(vt_core *c)
     free(c->word_end_abs);
     free(c->draft_text);
     free(c->duck_buf);
+    free(c->chunk_buf);
     vt__resume_clear(c);
     free(c);
 }
@@ -301,6 +307,40 @@ int vt_core_enable_interruption(vt_core *c, int enabled)
     return 0;
 }
 
+int vt_core_set_out_chunk(vt_core *c, int out_chunk_ms)
+{
+    if (!c || out_chunk_ms < 0 || (out_chunk_ms > 0 && out_chunk_ms < VT_OUT_CHUNK_MIN_MS) ||
+        out_chunk_ms > vt_range_find("out_chunk_ms")->max)
+        return VT_EINVAL;
+    size_t n = (size_t)c->cfg.out_rate * (size_t)out_chunk_ms / 1000;
+    size_t slice = n > (size_t)c->q.frame_samples ? n : (size_t)c->q.frame_samples;
+    int16_t *buf = NULL;
+    if (n && !(buf = calloc(n, sizeof *buf)))
+        return VT_ENOMEM;
+    if (c->duck_buf) { /* ducking scales one whole slice */
+        int16_t *d = calloc(slice, sizeof *d);
+        if (!d) {
+            free(buf);
+            return VT_ENOMEM;
+        }
+        free(c->duck_buf);
+        c->duck_buf = d;
+    }
+    free(c->chunk_buf);
+    c->chunk_buf = buf;
+    c->cfg.out_chunk_ms = out_chunk_ms;
+    c->q.chunk_samples = (int)n;
+    return 0;
+}
+
+int vt_core_set_acknowledgement(vt_core *c, int on)
+{
+    if (!c)
+        return VT_EINVAL;
+    c->cfg.acknowledgement = on ? 1 : 0;
+    return 0;
+}
+
 int vt_core_set_mode(vt_core *c, vt_interrupt_mode m)
 {
     if (!c || m < VT_MODE_COMMANDS || m > VT_MODE_BOTH)
@@ -352,7 +392,10 @@ size_t vt_core_memory(const vt_core *c)
     size_t b = sizeof *c + vt__outq_memory(&c->q) + vt__transcript_memory(&c->tr) + c->pb.cap +
                c->plan_cap + c->answer_cap + c->turn_cap + c->cap_pending * sizeof(char *) +
                c->word_end_cap * sizeof(uint64_t) +
-               (c->duck_buf ? (size_t)c->q.frame_samples * sizeof *c->duck_buf : 0);
+               (c->duck_buf ? (size_t)(c->q.chunk_samples > c->q.frame_samples
+                                           ? c->q.chunk_samples : c->q.frame_samples) *
+                                  sizeof *c->duck_buf : 0) +
+               (c->chunk_buf ? (size_t)c->q.chunk_samples * sizeof *c->chunk_buf : 0);
     for (size_t i = 0; i < c->n_pending; i++)
         b += strlen(c->pending[i]) + 1;
     const char *held[] = {c->draft_text, c->resume_heard, c->resume_rest, c->resume_cut};

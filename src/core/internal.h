@@ -52,6 +52,9 @@ bool vt__text_may_interrupt(const vt_config *cfg, const char *text);
 /* Think time: only hesitations ("um", "uh"); ends in a number that may go on
  * ("fifty", "two hundred", "3 point"); ends in a question ('?' is its last
  * sentence end). */
+/* Only noise: nothing but non-speech marks ("[NOISE]", "(coughs)") and
+ * punctuation, or with `hesitations` also only "um", "uh", "ah", "hmm". */
+bool vt__text_only_noise(const char *text, bool hesitations);
 bool vt__text_only_fillers(const char *text);
 bool vt__text_ends_open_number(const char *text);
 bool vt__text_is_question(const char *text);
@@ -92,6 +95,9 @@ typedef struct outq {
     seg *head, *tail;
     size_t queued;       /* samples not yet released */
     int rate, frame_samples;
+    int chunk_samples;   /* cfg.out_chunk_ms (0: slices of frame_samples) */
+    bool growing;        /* phrase grow_phrase of grow_gen is being synthesized */
+    uint32_t grow_gen, grow_phrase;
     int64_t lead_us;
     int64_t play_end_us; /* when the client finishes what was released */
     uint64_t released;   /* samples released since the session began */
@@ -107,6 +113,12 @@ int64_t vt__outq_us(const outq *q, size_t samples);
 int64_t vt__outq_ahead_us(const outq *q, int64_t now);
 bool vt__outq_playing(const outq *q, int64_t now);
 int64_t vt__outq_next_release(const outq *q);
+/* Samples of the next slice (its head segment's, or for chunks the run of
+ * answer segments of the same phrase), at most `max`; 0 when a chunk must
+ * wait for more of a phrase still being synthesized. */
+size_t vt__outq_slice_len(const outq *q, size_t max);
+/* Answer slices still queued, as the pacer would cut them. */
+int vt__outq_chunks_left(const outq *q);
 size_t vt__outq_memory(const outq *q);
 
 /* ---- transcript.c: history of what was actually said ----------------- */
@@ -202,6 +214,7 @@ struct vt_core {
     int64_t speech_end_us;     /* end of the person's speech for this turn */
     bool first_audio, first_answer_audio;
     int chunks_sent, total_chunks;
+    bool releasing;            /* inside the audio action of an answer slice */
     size_t words_released;     /* answer words whose audio was released */
     uint64_t *word_end_abs;    /* absolute output sample at each word's end */
     size_t word_end_cap;
@@ -227,7 +240,8 @@ struct vt_core {
 
     /* ducking (cfg.duck_db): the gain of released output moves toward its
      * target by gain_step per sample; duck_buf holds one scaled slice */
-    int16_t *duck_buf;
+    int16_t *duck_buf;         /* one slice: out_frame_ms or out_chunk_ms */
+    int16_t *chunk_buf;        /* a chunk gathered from several segments of a phrase */
     double gain, gain_target, gain_low, gain_step;
 
     /* filler */

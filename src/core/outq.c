@@ -8,6 +8,12 @@
  * interruption, which simply frees this queue, silences the speaker within
  * about one lead. play_end_us is when the client finishes everything
  * released so far; it is the pacer's only clock-derived state.
+ *
+ * Chunks (cfg.out_chunk_ms, serve's JSON audio): a slice is then up to a
+ * chunk of one phrase, gathered across the TTS segments of that phrase but
+ * never across two phrases, and it leaves while the client would hold at
+ * most one chunk plus pacer_lead_ms: a client that reads one message per
+ * chunk gets few, whole pieces, and is still never far ahead.
  */
 #include "core/internal.h"
 #include <stdlib.h>
@@ -18,6 +24,7 @@ void vt__outq_init(outq *q, const vt_config *cfg)
     memset(q, 0, sizeof *q);
     q->rate = cfg->out_rate;
     q->frame_samples = cfg->out_rate * cfg->out_frame_ms / 1000;
+    q->chunk_samples = cfg->out_rate * cfg->out_chunk_ms / 1000;
     q->lead_us = (int64_t)cfg->pacer_lead_ms * 1000;
     q->play_end_us = INT64_MIN;
 }
@@ -39,6 +46,7 @@ void vt__outq_flush(outq *q)
     }
     q->head = q->tail = NULL;
     q->queued = 0;
+    q->growing = false;
 }
 
 static void append(outq *q, seg *s)
@@ -112,17 +120,66 @@ bool vt__outq_playing(const outq *q, int64_t now)
     return q->head != NULL || q->play_end_us > now;
 }
 
+static bool same_run(const seg *a, const seg *b)
+{
+    return b->kind == VT_AUDIO_ANSWER && a->kind == VT_AUDIO_ANSWER && a->gen == b->gen &&
+           a->phrase == b->phrase;
+}
+
+size_t vt__outq_slice_len(const outq *q, size_t max)
+{
+    const seg *s = q->head;
+    if (!s)
+        return 0;
+    size_t n = s->n - s->pos;
+    if (n >= max || !q->chunk_samples)
+        return n < max ? n : max;
+    const seg *last = s;
+    for (const seg *t = s->next; t && same_run(s, t); t = t->next) {
+        if (n + t->n >= max)
+            return max;
+        n += t->n;
+        last = t;
+    }
+    /* less than a chunk, and the phrase is still coming: wait for it, so a
+     * phrase is always cut the same way, whatever the synthesizer's pace */
+    if (q->growing && last->kind == VT_AUDIO_ANSWER && last->gen == q->grow_gen &&
+        last->phrase == q->grow_phrase)
+        return 0;
+    return n;
+}
+
+int vt__outq_chunks_left(const outq *q)
+{
+    size_t max = (size_t)(q->chunk_samples ? q->chunk_samples : q->frame_samples);
+    int k = 0;
+    for (const seg *s = q->head; s;) {
+        size_t n = s->n - s->pos;
+        const seg *t = s->next;
+        if (q->chunk_samples)
+            for (; t && same_run(s, t); t = t->next)
+                n += t->n;
+        if (s->kind == VT_AUDIO_ANSWER)
+            k += (int)((n + max - 1) / max);
+        s = t;
+    }
+    return k;
+}
+
 /* When the head slice may leave; INT64_MAX when nothing is queued. */
 int64_t vt__outq_next_release(const outq *q)
 {
     if (!q->head)
         return INT64_MAX;
-    size_t left = q->head->n - q->head->pos;
-    size_t n = left < (size_t)q->frame_samples ? left : (size_t)q->frame_samples;
-    int64_t d = vt__outq_us(q, n);
-    int64_t lead = q->lead_us > d ? q->lead_us : d;
+    if (q->chunk_samples && vt__outq_slice_len(q, (size_t)q->chunk_samples) == 0)
+        return INT64_MAX; /* a chunk waits: the synthesizer's next audio pumps the core */
     if (q->play_end_us == INT64_MIN)
         return INT64_MIN;
+    if (q->chunk_samples) /* held + chunk <= chunk + lead */
+        return q->play_end_us - q->lead_us;
+    size_t n = vt__outq_slice_len(q, (size_t)q->frame_samples);
+    int64_t d = vt__outq_us(q, n);
+    int64_t lead = q->lead_us > d ? q->lead_us : d;
     return q->play_end_us + d - lead;
 }
 

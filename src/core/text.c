@@ -235,6 +235,35 @@ bool vt__text_only_fillers(const char *text)
     return true;
 }
 
+bool vt__text_only_noise(const char *text, bool hesitations)
+{
+    /* recognisers mark what is not speech in brackets: "[NOISE]", "<sil>",
+     * "(coughs)", "*door slams*", "++BREATH++"; take those spans out */
+    char rest[1024];
+    size_t o = 0;
+    char close = 0;
+    for (const char *p = text ? text : ""; *p && o + 1 < sizeof rest; p++) {
+        if (close) {
+            if (*p == close && !(close == '+' && p[1] != '+'))
+                close = 0, p += (*p == '+');
+            continue;
+        }
+        if (*p == '[' || *p == '<' || *p == '(' || *p == '*' || (*p == '+' && p[1] == '+')) {
+            close = *p == '[' ? ']' : *p == '<' ? '>' : *p == '(' ? ')' : *p;
+            p += (*p == '+');
+            continue;
+        }
+        rest[o++] = *p;
+    }
+    rest[o] = 0;
+    if (close)
+        return false; /* "(maybe" never closed: not a mark */
+    char norm[1024];
+    if (vt__text_norm_word(rest, o, norm, sizeof norm) == 0)
+        return true;
+    return hesitations && vt__text_only_fillers(norm);
+}
+
 /* Number words after which more of the number often follows. */
 static const char *const k_open_numbers[] = {
     "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",

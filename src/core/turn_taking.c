@@ -32,8 +32,7 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
                          int64_t arrived_us, int64_t now)
 {
     uint32_t old_gen = c->gen;
-    int chunks = c->chunks_sent, total = c->total_chunks + (int)((c->q.queued +
-                 (size_t)c->q.frame_samples - 1) / (size_t)c->q.frame_samples);
+    int chunks = c->chunks_sent, total = chunks + vt__outq_chunks_left(&c->q);
     /* 1. stop the output: bump the generation, free the queue, cancel jobs */
     c->gen++;
     vt__outq_flush(&c->q);
@@ -79,7 +78,8 @@ static void do_interrupt(vt_core *c, vt_trigger trig, double conf, double energy
     c->verdict = -1;
 
     /* 4. events, acknowledgement, state */
-    vt_state next = (ack && c->n_acks > 0) ? VT_STATE_ACKNOWLEDGING : VT_STATE_LISTENING;
+    bool acknowledge = ack && c->n_acks > 0 && c->cfg.acknowledgement;
+    vt_state next = acknowledge ? VT_STATE_ACKNOWLEDGING : VT_STATE_LISTENING;
     int ack_index = -1;
     if (next == VT_STATE_ACKNOWLEDGING) {
         ack_index = c->ack_next;

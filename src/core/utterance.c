@@ -201,6 +201,8 @@ int vt_core_stt_partial(vt_core *c, uint32_t id, const char *text, int64_t now)
         size_t l = strlen(clean);
         while (l && clean[l - 1] == ' ')
             clean[--l] = 0;
+        if (l && vt__text_only_noise(clean, u->during_answer && c->cfg.think_silence_ms == 0))
+            l = 0; /* no words (yet): nothing to show, not a real interruption */
         if (l)
             vt__resume_clear(c); /* words: it was a real interruption */
         char *all = l ? joined_turn(c, clean) : NULL;
@@ -234,6 +236,11 @@ int vt__take_final(vt_core *c, uint32_t id, const char *text, int64_t now)
         vt_strip_command(&c->cfg, text, clean, sizeof clean);
     else
         snprintf(clean, sizeof clean, "%s", text);
+    /* a tone, a cough, a door: no words, never a turn. A recogniser hears
+     * "ah" in a loud noise over the tutor; a hesitation said in the
+     * listening state stays a turn (with think time it waits for more) */
+    if (vt__text_only_noise(clean, u->during_answer && c->cfg.think_silence_ms == 0))
+        clean[0] = 0;
     u->has_final = true;
     free(u->text);
     u->text = strdup(clean);

@@ -26,7 +26,7 @@ static const field k_fields[] = {
     FI(final_wait_ms), FB(interrupt_enabled), FD(interrupt_threshold),
     FI(interrupt_cooldown_ms), FI(min_speech_ms), FB(filler_enabled), FI(filler_deadline_ms), FI(filler_delay_ms),
     FI(phrase_first_min_chars), FI(phrase_min_chars), FI(phrase_max_chars), FI(pacer_lead_ms),
-    FI(tts_lookahead_ms), FI(preempt_ms), FI(interrupt_min_words), FI(resume_ms), FI(think_silence_ms), FD(duck_db),
+    FI(tts_lookahead_ms), FI(out_chunk_ms), FB(acknowledgement), FI(preempt_ms), FI(interrupt_min_words), FI(resume_ms), FI(think_silence_ms), FD(duck_db),
     FI(duck_ramp_ms), FS(character), FS(apology), FI(seed),
 };
 

@@ -168,6 +168,7 @@ static cJSON *interruption_settings(const vt_config *cfg)
 cJSON *vt_msg_initialized(const vt_core *core, const char *character, const char *session_id,
                           const char *message, int pcm_out, int events_all)
 {
+    /* acknowledgement and json_chunk_ms are the session's (set at initialize) */
     const vt_config *cfg = vt_core_config(core);
     cJSON *r = vt_msg_new("initialized");
     if (!r)
@@ -180,6 +181,9 @@ cJSON *vt_msg_initialized(const vt_core *core, const char *character, const char
     cJSON_AddNumberToObject(r, "sample_rate", cfg->out_rate);
     cJSON_AddStringToObject(r, "audio_output", pcm_out ? "pcm" : "json");
     cJSON_AddStringToObject(r, "events", events_all ? "all" : "seed");
+    cJSON_AddBoolToObject(r, "acknowledgement", cfg->acknowledgement);
+    if (!pcm_out)
+        cJSON_AddNumberToObject(r, "json_chunk_ms", cfg->out_chunk_ms);
     cJSON_AddItemToObject(r, "interruption", interruption_settings(cfg));
     return r;
 }
@@ -272,14 +276,15 @@ static const char *kind_name(vt_audio_kind kind)
                                      : "acknowledgement";
 }
 
-cJSON *vt_msg_audio_chunk(int chunk_id, const char *text, const char *audio_b64,
-                          const char *character, vt_audio_kind kind, int sample_rate)
+cJSON *vt_msg_audio_chunk(int chunk_id, int total_chunks, const char *text,
+                          const char *audio_b64, const char *character, vt_audio_kind kind,
+                          int sample_rate)
 {
     cJSON *o = vt_msg_new("audio_chunk");
     if (!o)
         return NULL;
     cJSON_AddNumberToObject(o, "chunk_id", chunk_id);
-    cJSON_AddNumberToObject(o, "total_chunks", 0);
+    cJSON_AddNumberToObject(o, "total_chunks", total_chunks);
     cJSON_AddBoolToObject(o, "is_final", 0);
     cJSON_AddStringToObject(o, "text", nz(text));
     cJSON_AddStringToObject(o, "audio", nz(audio_b64));

@@ -45,8 +45,10 @@ cJSON *vt_msg_interruption_stats(const vt_core *core);
 cJSON *vt_msg_performance_summary(const vt_core *core);
 /* The answer to an interrupt that found nothing to interrupt. */
 cJSON *vt_msg_interrupt_ignored(const vt_core *core);
-/* One paced slice of audio in JSON mode: audio_b64 is base64 WAV. */
-cJSON *vt_msg_audio_chunk(int chunk_id, const char *text, const char *audio_b64,
-                          const char *character, vt_audio_kind kind, int sample_rate);
+/* One paced chunk of audio in JSON mode: audio_b64 is base64 WAV, text the
+ * words in it, total_chunks the answer's count (0 while unknown). */
+cJSON *vt_msg_audio_chunk(int chunk_id, int total_chunks, const char *text,
+                          const char *audio_b64, const char *character, vt_audio_kind kind,
+                          int sample_rate);
 
 #endif

@@ -435,7 +435,12 @@ static void test_key_interrupts_within_a_frame(void **state)
     printf("key: decision to output flushed %.3f ms (interruption_latency_ms)\n",
            num(i, "interruption_latency_ms"));
     assert_true(num(i, "interruption_latency_ms") < 5.0);
+    /* talk keeps seed 000's flow: the acknowledgement is spoken (issue 11) */
+    assert_string_equal(str(i, "conversation_state"), "ACKNOWLEDGING");
     cJSON_Delete(i);
+    cJSON *a = event(&p, "acknowledgement_started", 0);
+    assert_non_null(a);
+    cJSON_Delete(a);
     cJSON *r = event(&p, "response_interrupted", 0);
     assert_non_null(r);
     const char *spoken = str(r, "spoken_text");

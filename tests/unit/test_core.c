@@ -160,6 +160,97 @@ static void pacer_keeps_a_bounded_lead(void **st)
     vt_core_destroy(c);
 }
 
+/* JSON audio (issue 11): chunks of up to out_chunk_ms gathered across the
+ * TTS pieces of one phrase, never two phrases, their words with them, the
+ * total once the answer is synthesized, and the client holding at most one
+ * chunk plus the lead. */
+static void chunks_of_one_phrase_with_their_words(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    cfg.out_chunk_ms = 200;
+    cfg.phrase_min_chars = 5;
+    vt_core *c = make(&cfg);
+    assert_int_equal(vt_core_text(c, "tell me something", 0), 0);
+    assert_int_equal(vt_core_llm_token(c, last_llm_gen, "One two three. Four five six.", 1000), 0);
+    assert_int_equal(vt_core_llm_done(c, last_llm_gen, 1000), 0);
+    /* each phrase: 1.1 s in pieces of 0.25 s and a last one of 0.1 s (a
+     * word in each of the first three), so a chunk spans pieces and the last
+     * chunk of a phrase is short */
+    int16_t pcm[4000];
+    for (int i = 0; i < 4000; i++)
+        pcm[i] = 3000;
+    int64_t t = 2000;
+    for (int ph = 0; ph < 2; ph++) {
+        uint32_t id = last_tts_id;
+        const char *w3[2][3] = {{"One", "two", "three."}, {"Four", "five", "six."}};
+        for (int k = 0; k < 5; k++) {
+            size_t n = k < 4 ? 4000 : 1600;
+            vt_word w = {w3[ph][k < 3 ? k : 2], 0, (uint32_t)n};
+            assert_int_equal(vt_core_tts_audio(c, last_tts_gen, id, pcm, n, &w, k < 3 ? 1 : 0, t),
+                             0);
+            assert_int_equal(vt_core_total_chunks(c), 0); /* not known yet */
+        }
+        assert_int_equal(vt_core_tts_done(c, last_tts_gen, id, t), 0);
+    }
+    assert_int_equal(vt_core_total_chunks(c), 12); /* 2 x ceil(1.1 s / 0.2 s) */
+    int64_t first = -1;
+    double released_ms = 0;
+    int last = 0, chunks = 0;
+    char said[256] = "";
+    for (t = 3000; t < 4000000; t += 7000) {
+        vt_core_tick(c, t);
+        for (; last < nrec; last++) {
+            const rec *r = &recs[last];
+            if (r->type != VT_ACT_AUDIO || r->kind != VT_AUDIO_ANSWER)
+                continue;
+            if (first < 0)
+                first = r->t;
+            chunks++;
+            released_ms += r->n / 16.0;
+            assert_true(r->n <= 3200);
+            /* 1.1 s per phrase: 5 whole chunks, then 100 ms (never 2 phrases) */
+            assert_int_equal(r->n, chunks % 6 == 0 ? 1600 : 3200);
+            if (r->text[0])
+                snprintf(said + strlen(said), sizeof said - strlen(said), "%s%s",
+                         said[0] ? " " : "", r->text);
+        }
+        if (first >= 0) {
+            double played_ms = (double)(t - first) / 1000.0;
+            double held = released_ms - (played_ms < released_ms ? played_ms : released_ms);
+            assert_true(held <= 200 + cfg.pacer_lead_ms + 0.001);
+        }
+    }
+    assert_int_equal(chunks, 12);
+    assert_string_equal(said, "One two three. Four five six.");
+    assert_int_equal(count_events(VT_EV_RESPONSE_COMPLETE), 1);
+    vt_core_destroy(c);
+}
+
+/* Seed 003's flow: no acknowledgement clip unless asked (cfg.acknowledgement). */
+static void acknowledgement_is_optional(void **st)
+{
+    (void)st;
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    cfg.acknowledgement = 0;
+    vt_core *c = make(&cfg);
+    start_answer(c, "one two three four five six seven eight", 3.0, true, 0);
+    vt_core_tick(c, 500000);
+    assert_int_equal(vt_core_key(c, 600000), 0);
+    assert_int_equal(vt_core_state(c), VT_STATE_LISTENING);
+    int from = nrec;
+    for (int64_t t = 600000; t < 3000000; t += 10000)
+        vt_core_tick(c, t);
+    for (int i = from; i < nrec; i++)
+        assert_false(recs[i].type == VT_ACT_AUDIO);
+    assert_int_equal(count_events(VT_EV_ACKNOWLEDGEMENT_STARTED), 0);
+    vt_core_destroy(c);
+}
+
 static void interruption_flushes_in_the_same_call(void **st)
 {
     (void)st;
@@ -584,6 +675,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pacer_keeps_a_bounded_lead),
+        cmocka_unit_test(chunks_of_one_phrase_with_their_words),
+        cmocka_unit_test(acknowledgement_is_optional),
         cmocka_unit_test(interruption_flushes_in_the_same_call),
         cmocka_unit_test(memory_holds_only_what_was_heard),
         cmocka_unit_test(playback_position_limits_memory),

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 #include "voicetutor/core.h"
+#include "core/internal.h"
 
 static void judge_complete_and_incomplete(void **st)
 {
@@ -81,9 +82,25 @@ static void command_list_config(void **st)
     assert_int_equal(cfg.n_commands, 2); /* unchanged on error */
 }
 
+/* Issue 11: what is only noise never becomes a turn. */
+static void noise_only_texts(void **st)
+{
+    (void)st;
+    assert_true(vt__text_only_noise("", false));
+    assert_true(vt__text_only_noise("[NOISE]", false));
+    assert_true(vt__text_only_noise("<sil> ++BREATH++ (coughs) *door slams* ...", false));
+    assert_false(vt__text_only_noise("[NOISE] stop", false));
+    assert_false(vt__text_only_noise("ah", false));
+    assert_true(vt__text_only_noise("ah", true));
+    assert_true(vt__text_only_noise("um, uh [noise]", true));
+    assert_false(vt__text_only_noise("um fifty", true));
+    assert_false(vt__text_only_noise("I think (maybe", false)); /* never closed */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(noise_only_texts),
         cmocka_unit_test(judge_complete_and_incomplete),
         cmocka_unit_test(find_commands),
         cmocka_unit_test(strip_leading_command),

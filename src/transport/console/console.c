@@ -306,6 +306,8 @@ int vt_console_run(const vt_console_config *cfg, vt_console_result *r, char *err
 
     vt_runtime_config rc_cfg = cfg->rt;
     rc_cfg.core.out_rate = ac.rate; /* the speaker ring and the echo reference share the mic's rate */
+    rc_cfg.core.acknowledgement = 1; /* seed 000's flow: the acknowledgement clip is spoken */
+    rc_cfg.core.out_chunk_ms = 0;    /* the speaker ring takes the pacer's 20 ms slices */
     rc_cfg.wake = wake_fd;
     rc_cfg.wake_ud = &c.efd;
     if ((rc = vt_runtime_create(&rc_cfg, &rt, err, errlen)) != 0)

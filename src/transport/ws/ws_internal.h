@@ -30,6 +30,7 @@
 #include "transport/ws/ws_server.h"
 
 #define VT__WS_MAX_QUEUED_OUT (8u << 20) /* bytes waiting for a slow client */
+#define VT__WS_JSON_CHUNK_MS 200         /* default json_chunk_ms of JSON audio */
 
 typedef struct vt__ws_msg {
     struct vt__ws_msg *next;

@@ -178,14 +178,24 @@ static void on_audio(void *ud, const int16_t *pcm, size_t n, vt_audio_kind kind,
     char *b64 = malloc(cap);
     if (b64 && vt_base64_encode(wav, wn, b64, cap) >= 0) {
         const char *text = "";
-        int id = vt_chunk_seq_next(&c->chunks, core, kind, &text);
+        int total = 0;
+        int id = vt_chunk_seq_next(&c->chunks, core, kind, &text, &total);
         vt__ws_send_json(c,
-                         vt_msg_audio_chunk(id, text, b64, vt_session_character(c->s), kind,
-                                            rate),
+                         vt_msg_audio_chunk(id, total, text, b64, vt_session_character(c->s),
+                                            kind, rate),
                          1);
     }
     free(b64);
     free(wav);
+}
+
+/* The core's actions: an audio action carries its slice's words. */
+static void on_action(void *ud, const vt_action *a, int64_t now)
+{
+    vt__ws_conn *c = ud;
+    (void)now;
+    if (!c->pcm_out)
+        vt_chunk_seq_action(&c->chunks, a);
 }
 
 static void tick_cb(lws_sorted_usec_list_t *sul)
@@ -207,15 +217,15 @@ static void on_schedule(void *ud, int64_t at)
         c->sul_armed = 0;
         return;
     }
-    int64_t d = at - vt_now_us();
-    if (d < 1)
-        d = 1;
+    int64_t now = vt_now_us(); /* at may be INT64_MIN: "now" (no overflow) */
+    int64_t d = at > now ? at - now : 1;
     lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul, tick_cb, d);
     c->sul_armed = 1;
 }
 
 vt_session_output vt__ws_session_output(void)
 {
-    vt_session_output out = {.event = on_event, .audio = on_audio, .schedule = on_schedule};
+    vt_session_output out = {.event = on_event, .audio = on_audio, .schedule = on_schedule,
+                             .action = on_action};
     return out;
 }

@@ -145,7 +145,8 @@ static void req_ping(vt__ws_conn *c, const char *type, const cJSON *o, int64_t n
 static void req_initialize(vt__ws_conn *c, const char *type, const cJSON *o, int64_t now)
 {
     const char *character = NULL, *user = NULL, *aout = NULL, *events = NULL;
-    int welcome = 0;
+    int welcome = 0, ack = 0, has_ack = 0;
+    double chunk_ms = VT__WS_JSON_CHUNK_MS;
     if (c->initialized) {
         vt__ws_send_error(c, "already_initialized",
                           "this session is already initialized (character %s); open a new "
@@ -157,8 +158,17 @@ static void req_initialize(vt__ws_conn *c, const char *type, const cJSON *o, int
         get_str(c, o, type, "user_id", &user) < 0 ||
         get_str(c, o, type, "audio_output", &aout) < 0 ||
         get_str(c, o, type, "events", &events) < 0 ||
-        get_bool(c, o, type, "speak_welcome", &welcome) < 0)
+        get_bool(c, o, type, "speak_welcome", &welcome) < 0 ||
+        (has_ack = get_bool(c, o, type, "acknowledgement", &ack)) < 0 ||
+        get_num(c, o, type, "json_chunk_ms", &chunk_ms) < 0)
         return;
+    const vt_range *cr = vt_range_find("out_chunk_ms");
+    if (!(chunk_ms >= VT_OUT_CHUNK_MIN_MS && chunk_ms <= cr->max)) {
+        vt__ws_send_error(c, "out_of_range",
+                          "initialize: json_chunk_ms must be between %d and %g ms (got %g)",
+                          VT_OUT_CHUNK_MIN_MS, cr->max, chunk_ms);
+        return;
+    }
     if (aout && strcmp(aout, "json") != 0 && strcmp(aout, "pcm") != 0) {
         vt__ws_send_error(c, "bad_field",
                           "initialize: audio_output must be \"json\" or \"pcm\", not \"%s\"", aout);
@@ -186,6 +196,11 @@ static void req_initialize(vt__ws_conn *c, const char *type, const cJSON *o, int
     vt__ws_ops_session_started(c);
     c->pcm_out = aout && strcmp(aout, "pcm") == 0;
     c->events_all = events && strcmp(events, "all") == 0;
+    /* seed 003's flow unless asked: no acknowledgement clip; JSON audio in
+     * phrase-sized chunks, binary PCM in the core's 20 ms slices */
+    vt_core *core = vt_session_core(c->s);
+    vt_core_set_acknowledgement(core, has_ack ? ack : c->events_all);
+    vt_core_set_out_chunk(core, c->pcm_out ? 0 : (int)(chunk_ms + 0.5));
     c->bucket_us = vt_now_us();
     vt__ws_send_json(c,
                      vt_msg_initialized(vt_session_core(c->s), vt_session_character(c->s), c->id,
