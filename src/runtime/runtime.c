@@ -412,7 +412,7 @@ int vt_session_create(vt_runtime *rt, const vt_session_options *o, const vt_sess
                         sizeof st.character, message, message_len);
     if (rc)
         return rc;
-    st.core = rt->cfg.core;
+    st.core = o && o->core ? *o->core : rt->cfg.core;
     snprintf(st.core.character, sizeof st.core.character, "%s", st.character);
     st.core.seed = (uint32_t)vt_now_us();
     st.exec = vt_exec_pool(&rt->pools);

@@ -109,6 +109,9 @@ typedef struct vt_session_options {
     const char *character;        /* lesson or persona; NULL: the default */
     const char *user_id;          /* lesson progress is kept per user; NULL: "default" */
     int speech;                   /* 1: listen (STT + keywords), 0: typed input only */
+    /* the session's configuration instead of the runtime's (a client's
+     * opt-ins at initialize); NULL: the runtime's. Already validated. */
+    const vt_config *core;
 } vt_session_options;
 
 /* Creates the session; message (may be NULL) receives a human-readable

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "protocol/config_json.h"
 #include "protocol/messages.h"
 #include "protocol/utf8.h"
 #include "util/base64.h"
@@ -142,6 +143,55 @@ static void req_ping(vt__ws_conn *c, const char *type, const cJSON *o, int64_t n
     vt__ws_send_json(c, vt_msg_new("pong"), 0);
 }
 
+/* initialize's "turn_taking": these settings of the server's configuration,
+ * for this session (docs/PROTOCOL.md); out: the configuration to use.
+ * 0, or -1 with the error sent. */
+static int turn_taking(vt__ws_conn *c, const cJSON *obj, vt_config *out)
+{
+    static const char *const keys[] = {"preempt_ms",  "resume_ms",    "backchannels",
+                                       "interrupt_min_words", "duck_db", "duck_ramp_ms",
+                                       "think_silence_ms"};
+    if (!cJSON_IsObject(obj)) {
+        vt__ws_send_error(c, "bad_field", "initialize: turn_taking must be an object");
+        return -1;
+    }
+    const cJSON *it;
+    cJSON_ArrayForEach(it, obj)
+    {
+        size_t k = 0;
+        while (k < sizeof keys / sizeof *keys && strcmp(it->string, keys[k]) != 0)
+            k++;
+        if (k == sizeof keys / sizeof *keys) {
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)vt_utf8_cut(it->string, 40), it->string);
+            vt__ws_send_error(c, "bad_field",
+                              "initialize: turn_taking has no setting '%s' (it takes preempt_ms, "
+                              "resume_ms, backchannels, interrupt_min_words, duck_db, "
+                              "duck_ramp_ms, think_silence_ms)",
+                              name);
+            return -1;
+        }
+    }
+    /* the numbers are numbers and the list a list or a string: else
+     * bad_field; what then fails is a value out of its range */
+    cJSON_ArrayForEach(it, obj)
+    {
+        int list = strcmp(it->string, "backchannels") == 0;
+        if (list ? !(cJSON_IsArray(it) || cJSON_IsString(it)) : !cJSON_IsNumber(it)) {
+            vt__ws_send_error(c, "bad_field", "initialize: turn_taking.%s must be %s",
+                              it->string, list ? "a list of phrases" : "a number");
+            return -1;
+        }
+    }
+    *out = vt_runtime_get_config(c->srv->rt)->core;
+    char err[512];
+    if (vt_config_apply_json(out, obj, err, sizeof err) != 0) { /* it validates too */
+        vt__ws_send_error(c, "out_of_range", "initialize: turn_taking: %s", err);
+        return -1;
+    }
+    return 0;
+}
+
 static void req_initialize(vt__ws_conn *c, const char *type, const cJSON *o, int64_t now)
 {
     const char *character = NULL, *user = NULL, *aout = NULL, *events = NULL;
@@ -179,12 +229,18 @@ static void req_initialize(vt__ws_conn *c, const char *type, const cJSON *o, int
                           "initialize: events must be \"all\" or \"seed\", not \"%s\"", events);
         return;
     }
+    /* ours, opt-in: issue 15's turn-taking for this session only */
+    vt_config tt;
+    const cJSON *tto = cJSON_GetObjectItemCaseSensitive(o, "turn_taking");
+    if (tto && turn_taking(c, tto, &tt) != 0)
+        return;
     char msg[512];
     if (!vt__ws_admit_session(c->srv, msg, sizeof msg)) {
         vt__ws_send_error(c, "server_full", "%s", msg);
         return;
     }
-    vt_session_options so = {.character = character, .user_id = user, .speech = 1};
+    vt_session_options so = {.character = character, .user_id = user, .speech = 1,
+                             .core = tto ? &tt : NULL};
     vt_session_output out = vt__ws_session_output();
     int rc = vt_session_create(c->srv->rt, &so, &out, c, &c->s, msg, sizeof msg);
     if (rc) {
@@ -202,10 +258,23 @@ static void req_initialize(vt__ws_conn *c, const char *type, const cJSON *o, int
     vt_core_set_acknowledgement(core, has_ack ? ack : c->events_all);
     vt_core_set_out_chunk(core, c->pcm_out ? 0 : (int)(chunk_ms + 0.5));
     c->bucket_us = vt_now_us();
-    vt__ws_send_json(c,
-                     vt_msg_initialized(vt_session_core(c->s), vt_session_character(c->s), c->id,
-                                        msg, c->pcm_out, c->events_all),
-                     0);
+    cJSON *r = vt_msg_initialized(vt_session_core(c->s), vt_session_character(c->s), c->id, msg,
+                                  c->pcm_out, c->events_all);
+    if (tto) {
+        /* the turn-taking this session got, for the client that asked */
+        const vt_config *k = vt_core_config(vt_session_core(c->s));
+        cJSON *t = cJSON_AddObjectToObject(r, "turn_taking");
+        cJSON_AddNumberToObject(t, "preempt_ms", k->preempt_ms);
+        cJSON_AddNumberToObject(t, "resume_ms", k->resume_ms);
+        cJSON *b = cJSON_AddArrayToObject(t, "backchannels");
+        for (int i = 0; i < k->n_backchannels; i++)
+            cJSON_AddItemToArray(b, cJSON_CreateString(k->backchannels[i]));
+        cJSON_AddNumberToObject(t, "interrupt_min_words", k->interrupt_min_words);
+        cJSON_AddNumberToObject(t, "duck_db", k->duck_db);
+        cJSON_AddNumberToObject(t, "duck_ramp_ms", k->duck_ramp_ms);
+        cJSON_AddNumberToObject(t, "think_silence_ms", k->think_silence_ms);
+    }
+    vt__ws_send_json(c, r, 0);
     if (welcome) {
         char text[1024];
         /* the message goes out before the welcome's first audio */
