@@ -90,6 +90,14 @@ typedef struct vt_stt_ops {
     int (*partial)(void *ctx, char *buf, size_t cap);
     /* End the utterance and give the final text with word times. */
     int (*end)(void *ctx, vt_stt_result *out);
+    /* Optional (NULL: the engine hears everything alike). What the
+     * utterances begun after this call are likely to be: the answers the
+     * brain expects (vt_brain_ops.expected, spoken form) and the commands
+     * it understands. The engine may bias its recognition towards them but
+     * must still hear anything else; n_answers == 0 clears the bias.
+     * Called between utterances, on the thread that uses ctx. */
+    int (*expect)(void *ctx, const char *const *answers, size_t n_answers,
+                  const char *const *commands, size_t n_commands);
 } vt_stt_ops;
 
 /* ---- keyword spotting: the interruption commands ---------------------- */

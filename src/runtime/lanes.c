@@ -9,7 +9,11 @@
  * partial_every samples, the final text with word times at the end, and
  * keyword hits stamped with the arrival of the audio that held them.
  * Decoders are opened by the first job, so a new session never stalls the
- * loop thread.
+ * loop thread. Before each utterance the recogniser is told what the brain
+ * expects (its answers and the lesson's commands, asked on the loop thread
+ * when the utterance begins, vt_stt_ops.expect), and so is the core's end
+ * of turn (vt_core_expect): a learner's answer is heard and judged in the
+ * lesson's context.
  *
  * Synthesis lane: one phrase job at a time, in order; chunks are resampled
  * to the output rate and handed to the core as job progress.
@@ -20,9 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engines/brain/brain.h"
 #include "engines/speech/speech.h"
 
 /* ---- speech lane ------------------------------------------------------- */
+
+#define EXPECT_N 8    /* expected answers passed on per utterance */
 
 /* What the speech lane hands back. */
 typedef enum { SMSG_PARTIAL, SMSG_FINAL, SMSG_KEYWORD, SMSG_ERROR } smsg_kind;
@@ -95,6 +102,44 @@ static int speech_open(vt_session *s, vt_exec_job *job)
     return rc;
 }
 
+/* Job side: hand the utterance's expectation to the recogniser. */
+static void speech_expect(vt_session *s, const vt__sop *o)
+{
+    if (!s->stt->expect || o->n_expect < 0)
+        return;
+    const char *ans[EXPECT_N], *const *cmds = NULL;
+    size_t n = 0, n_cmds = 0;
+    for (; n < (size_t)o->n_expect && n < EXPECT_N; n++)
+        ans[n] = o->expect[n];
+    if (n)
+        n_cmds = vt_lesson_commands(&cmds);
+    s->stt->expect(s->stt_ctx, ans, n, cmds, n_cmds);
+}
+
+/* Loop side, as an utterance begins: what the brain expects now, for the
+ * recogniser (the op) and the core's end of turn. */
+static void begin_expect(vt_session *s, vt__sop *o)
+{
+    char (*ph)[VT_EXPECTED_PHRASE_MAX] = calloc(EXPECT_N, sizeof *ph);
+    int n = ph && s->eng.brain ? vt_brain_expected(s->eng.brain, s->eng.brain_ctx, ph,
+                                                   EXPECT_N)
+                               : 0;
+    if (n < 0)
+        n = 0;
+    o->expect = ph;
+    o->n_expect = ph ? n : -1;
+    const char *list[EXPECT_N];
+    for (int i = 0; i < n; i++)
+        list[i] = ph[i];
+    vt_core_expect(s->core, list, (size_t)n);
+}
+
+static void sop_free(vt__sop *o)
+{
+    free(o->expect);
+    free(o);
+}
+
 static int speech_run(vt_exec_job *job, void *arg, const volatile int *abort)
 {
     speech_job *j = arg;
@@ -134,6 +179,7 @@ static int speech_run(vt_exec_job *job, void *arg, const volatile int *abort)
                     s->stt->end(s->stt_ctx, junk);
                 free(junk);
             }
+            speech_expect(s, o);
             s->stt->begin(s->stt_ctx);
             s->in_utt = 1;
             s->utt = o->utt;
@@ -220,7 +266,7 @@ static void speech_complete(void *arg, int status)
     (void)status;
     while (j->ops) {
         vt__sop *n = j->ops->next;
-        free(j->ops);
+        sop_free(j->ops);
         j->ops = n;
     }
     free(j);
@@ -256,6 +302,9 @@ vt__sop *vt__speech_add(vt_session *s, vt__sop_kind kind, size_t n)
         return NULL;
     o->kind = kind;
     o->n = n;
+    o->n_expect = -1;
+    if (kind == SOP_BEGIN)
+        begin_expect(s, o);
     if (s->ops_tail)
         s->ops_tail->next = o;
     else
@@ -453,7 +502,7 @@ void vt__speech_clear(vt_session *s)
 {
     while (s->ops) {
         vt__sop *n = s->ops->next;
-        free(s->ops);
+        sop_free(s->ops);
         s->ops = n;
     }
     s->ops_tail = NULL;
