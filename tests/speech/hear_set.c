@@ -116,7 +116,7 @@ int hs_build(hs_set *s, int stride, unsigned voices)
     memset(s, 0, sizeof *s);
     if (stride < 1)
         stride = 1;
-    unsigned k_ans = 0, k_wrong = 0, k_free_i = 0;
+    unsigned k_ans = 0, k_wrong = 0, k_free_i = 0, kept = 0;
     for (int v = 0; v < HS_N_VOICES; v++) {
         if (voices && !(voices & (1u << v)))
             continue;
@@ -130,7 +130,9 @@ int hs_build(hs_set *s, int stride, unsigned voices)
                     hs_item *it = add(s);
                     if (!it)
                         return -1;
-                    *it = (hs_item){HS_ANSWER, (int)l, (int)q, v, (int)(r % HS_N_AUGS), ""};
+                    /* the change rotates with the kept items, so any stride
+                     * still gives every voice every change */
+                    *it = (hs_item){HS_ANSWER, (int)l, (int)q, v, (int)(kept++ % HS_N_AUGS), ""};
                     snprintf(it->text, sizeof it->text, "%s%s", k_frames[r % N_FRAMES],
                              Q[l][q].spoken[0]);
                 }

@@ -154,7 +154,9 @@ int vt_stt_pocketsphinx_info(void *ctx, vt_stt_ps_info *out);
 /* The rule end() applies: take the grammar's text when it is not empty and
  * the LM's text is short (at most max_words), already holds an answer, or
  * is at most slack words longer than the grammar's (the same words, a few
- * misheard). 1: the grammar's text, 0: the LM's. */
+ * misheard), and the LM's text does not begin as a question ("what",
+ * "where", "can", ... among its first two words, absent from the
+ * grammar's). 1: the grammar's text, 0: the LM's. */
 int vt_stt_pocketsphinx_choose(const vt_stt_ps_info *i, int slack, int max_words);
 
 /* 1 while pocketsphinx's voice activity detector hears speech (only with

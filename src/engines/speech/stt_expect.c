@@ -314,9 +314,31 @@ static int holds(const char *text, const char *phrase)
     return 0;
 }
 
+/* Learners' questions begin so ("what time is it", "where do ..."); an
+ * answer frame never does. */
+static const char *const k_asks[] = {"what", "where", "why",  "how",   "who",  "when", "which",
+                                     "can",  "could", "would", "does", "tell", NULL};
+
+/* Does the LM's text ask something (a question word among its first two
+ * words) that the grammar's text does not hold? Then it is a question. */
+static int asks_otherwise(const char *lm, const char *grammar)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", lm);
+    int k = 0;
+    for (char *save = NULL, *w = strtok_r(tmp, " ", &save); w && k < 2;
+         w = strtok_r(NULL, " ", &save), k++)
+        for (int a = 0; k_asks[a]; a++)
+            if (strcmp(w, k_asks[a]) == 0 && !holds(grammar, w))
+                return 1;
+    return 0;
+}
+
 int vt_stt_pocketsphinx_choose(const vt_stt_ps_info *i, int slack, int max_words)
 {
     if (!i || !i->ran || !i->grammar_text[0])
+        return 0;
+    if (asks_otherwise(i->lm_text, i->grammar_text))
         return 0;
     return i->lm_words <= max_words || i->lm_has_answer ||
            i->lm_words <= count_words(i->grammar_text) + slack;

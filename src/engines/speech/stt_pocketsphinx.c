@@ -69,7 +69,7 @@
  * VT_PS_EXPECT_SLACK words longer than the grammar's; utterances longer
  * than expect_ms keep the LM's text. */
 #define VT_PS_EXPECT_WORDS 4
-#define VT_PS_EXPECT_SLACK 0
+#define VT_PS_EXPECT_SLACK 3
 #define VT_PS_EXPECT_WEIGHT 100.0 /* the expected answers' JSGF weight over the competitors */
 #define VT_PS_EXPECT_MS 5000
 
