@@ -107,12 +107,19 @@ static void speech_expect(vt_session *s, const vt__sop *o)
 {
     if (!s->stt->expect || o->n_expect < 0)
         return;
-    const char *ans[EXPECT_N], *const *cmds = NULL;
-    size_t n = 0, n_cmds = 0;
+    const char *ans[EXPECT_N], *const *lesson = NULL, *cmds[64];
+    size_t n = 0, n_cmds = 0, n_lesson = 0;
     for (; n < (size_t)o->n_expect && n < EXPECT_N; n++)
         ans[n] = o->expect[n];
     if (n)
-        n_cmds = vt_lesson_commands(&cmds);
+        n_lesson = vt_lesson_commands(&lesson);
+    /* the lesson's commands, and the interruption words ("stop"), so that a
+     * command is heard as itself and not pulled to an answer */
+    for (size_t i = 0; i < n_lesson && n_cmds < 64; i++)
+        cmds[n_cmds++] = lesson[i];
+    for (int i = 0; n && i < s->cfg.n_commands && n_cmds < 64; i++)
+        if (s->cfg.commands[i][0])
+            cmds[n_cmds++] = s->cfg.commands[i];
     s->stt->expect(s->stt_ctx, ans, n, cmds, n_cmds);
 }
 
