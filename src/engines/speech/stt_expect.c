@@ -344,6 +344,29 @@ int vt_stt_pocketsphinx_choose(const vt_stt_ps_info *i, int slack, int max_words
            i->lm_words <= count_words(i->grammar_text) + slack;
 }
 
+/* The grammar's hesitations only absorb an "um": they are not words the
+ * learner meant ("uh stop" must stay the command "stop"). */
+static void drop_hesitations(vt_stt_result *r)
+{
+    size_t k = 0, len = 0;
+    for (size_t w = 0; w < r->n_words; w++) {
+        int hes = 0;
+        for (int h = 0; k_hes[h] && !hes; h++)
+            hes = strcmp(r->words[w].text, k_hes[h]) == 0;
+        if (!hes)
+            r->words[k++] = r->words[w];
+    }
+    r->n_words = k;
+    r->text[0] = 0;
+    for (size_t w = 0; w < k; w++) {
+        int l = snprintf(r->text + len, sizeof r->text - len, "%s%s", w ? " " : "",
+                         r->words[w].text);
+        if (l < 0 || (size_t)l >= sizeof r->text - len)
+            break;
+        len += (size_t)l;
+    }
+}
+
 int vt__ps_expect_end(vt__ps_expect *e, ps_decoder_t *ps, vt_stt_result *out, double lm_cpu_s)
 {
     vt_stt_ps_info *i = &e->last;
@@ -376,6 +399,7 @@ int vt__ps_expect_end(vt__ps_expect *e, ps_decoder_t *ps, vt_stt_result *out, do
             ps_get_hyp(ps, &score);
             i->grammar_score = score;
             vt__ps_result(ps, g);
+            drop_hesitations(g);
             norm(g->text, i->grammar_text, sizeof i->grammar_text);
         }
         ps_set_search(ps, e->lm_search);
