@@ -298,6 +298,16 @@ int vt_core_text(vt_core *c, const char *text, int64_t now_us); /* typed turn */
  * interrupted like any answer. VT_ESTATE unless listening and idle. */
 int vt_core_say(vt_core *c, const char *text, int64_t now_us);
 int vt_core_verdict(vt_core *c, uint32_t req, int complete, int64_t now_us);
+/* What the person is expected to say now: the waiting question's accepted
+ * answers as a recogniser spells them ("fifty six"), from the brain's
+ * expected op when an utterance begins; n == 0 clears them. While set, a
+ * turn whose text holds one of them as whole words is complete (the short
+ * silence) whatever the judge said, so a misheard word around a right
+ * answer ("fifty six a") does not make the learner wait. At most
+ * VT_CORE_EXPECT_MAX phrases of VT_CORE_EXPECT_LEN - 1 bytes are kept. */
+#define VT_CORE_EXPECT_MAX 8
+#define VT_CORE_EXPECT_LEN 64
+int vt_core_expect(vt_core *c, const char *const *answers, size_t n);
 int vt_core_filler_choice(vt_core *c, uint32_t gen, int index, int64_t now_us);
 int vt_core_llm_token(vt_core *c, uint32_t gen, const char *tok, int64_t now_us);
 int vt_core_llm_done(vt_core *c, uint32_t gen, int64_t now_us);
@@ -363,6 +373,10 @@ void vt_core_metrics(const vt_core *c, vt_metrics *m);
 /* The embedded completeness judge: 1 complete, 0 incomplete (a trailing
  * conjunction, preposition, article or filler such as "um"). */
 int vt_judge_heuristic(const char *text);
+/* The same judge with the lesson's context: 1 when text holds one of the
+ * expected answers as whole words (case and punctuation ignored), else
+ * vt_judge_heuristic(text). */
+int vt_judge_heuristic_expected(const char *text, const char *const *answers, size_t n);
 
 /* Strip a leading command word ("stop, what is..." -> "what is...").
  * Writes into out; returns its length. */

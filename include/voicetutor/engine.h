@@ -100,6 +100,14 @@ typedef struct vt_stt_ops {
     int (*transcribe)(void *ctx, const int16_t *pcm, size_t n, const char *const *expected,
                       size_t n_expected, vt_stt_result *out, const volatile int *abort,
                       char *err, size_t errlen);
+    /* Optional (NULL: the engine hears everything alike). What the
+     * utterances begun after this call are likely to be: the answers the
+     * brain expects (vt_brain_ops.expected, spoken form) and the commands
+     * it understands. The engine may bias its recognition towards them but
+     * must still hear anything else; n_answers == 0 clears the bias.
+     * Called between utterances, on the thread that uses ctx. */
+    int (*expect)(void *ctx, const char *const *answers, size_t n_answers,
+                  const char *const *commands, size_t n_commands);
 } vt_stt_ops;
 
 /* ---- keyword spotting: the interruption commands ---------------------- */

@@ -58,6 +58,8 @@ bool vt__text_only_noise(const char *text, bool hesitations);
 bool vt__text_only_fillers(const char *text);
 bool vt__text_ends_open_number(const char *text);
 bool vt__text_is_question(const char *text);
+/* Does text hold one of the normalised phrases as whole words? */
+bool vt__text_holds_any(const char *text, const char (*phrases)[VT_CORE_EXPECT_LEN], size_t n);
 
 /* ---- phrase.c: LLM tokens -> TTS phrases (seed 004) -------------------- */
 typedef struct phrase_buf {
@@ -237,6 +239,8 @@ struct vt_core {
     bool skip_first_metric;    /* a resumed answer is not end of speech to first audio */
 
     bool question_open;        /* the tutor's last answer asked a question (think time) */
+    char expect[VT_CORE_EXPECT_MAX][VT_CORE_EXPECT_LEN]; /* vt_core_expect, normalised */
+    int n_expect;
 
     /* ducking (cfg.duck_db): the gain of released output moves toward its
      * target by gain_step per sample; duck_buf holds one scaled slice */

@@ -2,7 +2,9 @@
  * Text helpers of the core: word normalisation, the interruption command
  * matcher (seed 000's interrupt detector), stripping a leading command from
  * the person's next turn, and the embedded completeness judge (seed 000's
- * "is the sentence complete", used when no brain judges or it is late).
+ * "is the sentence complete", used when no brain judges or it is late),
+ * which also takes the lesson's context: a turn that holds an expected
+ * answer is complete, however the recogniser heard the words around it.
  */
 #include "core/internal.h"
 #include <ctype.h>
@@ -287,6 +289,31 @@ bool vt__text_ends_open_number(const char *text)
         if (!isdigit((unsigned char)last[i]))
             return false;
     return true;
+}
+
+bool vt__text_holds_any(const char *text, const char (*phrases)[VT_CORE_EXPECT_LEN], size_t n)
+{
+    char norm[1024];
+    vt__text_norm_word(text ? text : "", text ? strlen(text) : 0, norm, sizeof norm);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(phrases[i]);
+        for (const char *p = norm; l && (p = strstr(p, phrases[i])) != NULL; p++)
+            if ((p == norm || p[-1] == ' ') && (p[l] == 0 || p[l] == ' '))
+                return true;
+    }
+    return false;
+}
+
+int vt_judge_heuristic_expected(const char *text, const char *const *answers, size_t n)
+{
+    char ph[VT_CORE_EXPECT_MAX][VT_CORE_EXPECT_LEN];
+    size_t k = 0;
+    for (size_t i = 0; answers && i < n && k < VT_CORE_EXPECT_MAX; i++)
+        if (answers[i] && vt__text_norm_word(answers[i], strlen(answers[i]), ph[k], sizeof ph[k]))
+            k++;
+    if (vt__text_holds_any(text, ph, k))
+        return 1;
+    return vt_judge_heuristic(text);
 }
 
 bool vt__text_is_question(const char *text)

@@ -417,6 +417,11 @@ int64_t vt__turn_deadline(const vt_core *c, const char **why)
         return INT64_MAX; /* "um" alone never ends a turn: more is coming */
     /* while the tutor's question is open, "fifty..." may go on ("six") */
     bool thinking = think && c->question_open;
+    /* the lesson's context: a turn holding an expected answer is complete */
+    if (c->n_expect && vt__text_holds_any(c->turn_text, c->expect, (size_t)c->n_expect)) {
+        *why = "holds an expected answer, short silence";
+        return last_voice + (int64_t)c->cfg.complete_silence_ms * 1000;
+    }
     if (c->verdict == 1 && !(thinking && vt__text_ends_open_number(c->turn_text))) {
         *why = "sentence complete, short silence";
         return last_voice + (int64_t)c->cfg.complete_silence_ms * 1000;
@@ -478,6 +483,18 @@ int vt_core_verdict(vt_core *c, uint32_t req, int complete, int64_t now)
         return VT_ESTALE;
     c->verdict = complete ? 1 : 0;
     vt__pump(c, now);
+    return 0;
+}
+
+int vt_core_expect(vt_core *c, const char *const *answers, size_t n)
+{
+    if (!c || (n && !answers))
+        return VT_EINVAL;
+    c->n_expect = 0;
+    for (size_t i = 0; i < n && c->n_expect < VT_CORE_EXPECT_MAX; i++)
+        if (answers[i] && vt__text_norm_word(answers[i], strlen(answers[i]),
+                                             c->expect[c->n_expect], VT_CORE_EXPECT_LEN))
+            c->n_expect++;
     return 0;
 }
 

@@ -20,6 +20,8 @@ typedef struct vt__sop {
     uint32_t utt;
     int flag;          /* KWS on/off; BEGIN: pre-roll in ms */
     int64_t t;         /* arrival time */
+    char (*expect)[VT_EXPECTED_PHRASE_MAX]; /* BEGIN: what the brain expects (malloc'd) */
+    int n_expect;      /* BEGIN: how many */
     size_t n;
     int16_t pcm[];     /* AUDIO */
 } vt__sop;

@@ -12,6 +12,11 @@
  * loop thread. With a final recogniser in the setup (a remote one) the
  * lane also keeps each utterance's audio, pre-roll included, and hands it
  * with its own final to lane_final.c, which gives the core the final text.
+ * Before each utterance the recogniser is told what the brain
+ * expects (its answers and the lesson's commands, asked on the loop thread
+ * when the utterance begins, vt_stt_ops.expect), and so is the core's end
+ * of turn (vt_core_expect): a learner's answer is heard and judged in the
+ * lesson's context.
  *
  * Synthesis lane: one phrase job at a time, in order; chunks are resampled
  * to the output rate and handed to the core as job progress. When the
@@ -25,9 +30,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engines/brain/brain.h"
 #include "engines/speech/speech.h"
 
 /* ---- speech lane ------------------------------------------------------- */
+
+#define EXPECT_N 8    /* expected answers passed on per utterance */
 
 /* What the speech lane hands back. */
 typedef enum { SMSG_PARTIAL, SMSG_FINAL, SMSG_KEYWORD, SMSG_ERROR } smsg_kind;
@@ -157,6 +165,51 @@ static int speech_open(vt_session *s, vt_exec_job *job)
     return rc;
 }
 
+/* Job side: hand the utterance's expectation to the recogniser. */
+static void speech_expect(vt_session *s, const vt__sop *o)
+{
+    if (!s->stt->expect || o->n_expect < 0)
+        return;
+    const char *ans[EXPECT_N], *const *lesson = NULL, *cmds[64];
+    size_t n = 0, n_cmds = 0, n_lesson = 0;
+    for (; n < (size_t)o->n_expect && n < EXPECT_N; n++)
+        ans[n] = o->expect[n];
+    if (n)
+        n_lesson = vt_lesson_commands(&lesson);
+    /* the lesson's commands, and the interruption words ("stop"), so that a
+     * command is heard as itself and not pulled to an answer */
+    for (size_t i = 0; i < n_lesson && n_cmds < 64; i++)
+        cmds[n_cmds++] = lesson[i];
+    for (int i = 0; n && i < s->cfg.n_commands && n_cmds < 64; i++)
+        if (s->cfg.commands[i][0])
+            cmds[n_cmds++] = s->cfg.commands[i];
+    s->stt->expect(s->stt_ctx, ans, n, cmds, n_cmds);
+}
+
+/* Loop side, as an utterance begins: what the brain expects now, for the
+ * recogniser (the op) and the core's end of turn. */
+static void begin_expect(vt_session *s, vt__sop *o)
+{
+    char (*ph)[VT_EXPECTED_PHRASE_MAX] = calloc(EXPECT_N, sizeof *ph);
+    int n = ph && s->eng.brain ? vt_brain_expected(s->eng.brain, s->eng.brain_ctx, ph,
+                                                   EXPECT_N)
+                               : 0;
+    if (n < 0)
+        n = 0;
+    o->expect = ph;
+    o->n_expect = ph ? n : -1;
+    const char *list[EXPECT_N];
+    for (int i = 0; i < n; i++)
+        list[i] = ph[i];
+    vt_core_expect(s->core, list, (size_t)n);
+}
+
+static void sop_free(vt__sop *o)
+{
+    free(o->expect);
+    free(o);
+}
+
 static int speech_run(vt_exec_job *job, void *arg, const volatile int *abort)
 {
     speech_job *j = arg;
@@ -197,6 +250,7 @@ static int speech_run(vt_exec_job *job, void *arg, const volatile int *abort)
                     s->stt->end(s->stt_ctx, junk);
                 free(junk);
             }
+            speech_expect(s, o);
             s->stt->begin(s->stt_ctx);
             s->in_utt = 1;
             s->utt = o->utt;
@@ -306,7 +360,7 @@ static void speech_complete(void *arg, int status)
     (void)status;
     while (j->ops) {
         vt__sop *n = j->ops->next;
-        free(j->ops);
+        sop_free(j->ops);
         j->ops = n;
     }
     free(j);
@@ -342,6 +396,9 @@ vt__sop *vt__speech_add(vt_session *s, vt__sop_kind kind, size_t n)
         return NULL;
     o->kind = kind;
     o->n = n;
+    o->n_expect = -1;
+    if (kind == SOP_BEGIN)
+        begin_expect(s, o);
     if (s->ops_tail)
         s->ops_tail->next = o;
     else
@@ -568,7 +625,7 @@ void vt__speech_clear(vt_session *s)
 {
     while (s->ops) {
         vt__sop *n = s->ops->next;
-        free(s->ops);
+        sop_free(s->ops);
         s->ops = n;
     }
     s->ops_tail = NULL;

@@ -165,7 +165,7 @@ static int stt_end(void *ctx, vt_stt_result *out)
 }
 
 static const vt_stt_ops k_sim_stt = {"sim", sim_load, sim_unload, stt_create, stt_destroy,
-                                     stt_begin, stt_feed, stt_partial, stt_end, NULL};
+                                     stt_begin, stt_feed, stt_partial, stt_end, NULL, NULL};
 
 /* ---- scripted keyword spotting --------------------------------------------- */
 
@@ -365,6 +365,15 @@ static int timed_stt_end(void *ctx, vt_stt_result *out)
     return rc;
 }
 
+/* The expected answers reach the wrapped engine (a real recogniser's bias). */
+static int timed_stt_expect(void *ctx, const char *const *answers, size_t n_answers,
+                            const char *const *commands, size_t n_commands)
+{
+    timed *t = ctx;
+    return t->in.stt->expect ? t->in.stt->expect(t->ctx, answers, n_answers, commands, n_commands)
+                             : 0;
+}
+
 static void timed_stt_destroy(void *ctx)
 {
     timed *t = ctx;
@@ -376,7 +385,7 @@ static void timed_stt_destroy(void *ctx)
 
 static const vt_stt_ops k_timed_stt = {"timed", sim_load, sim_unload, stt_create,
                                        timed_stt_destroy, timed_stt_begin, timed_stt_feed,
-                                       timed_stt_partial, timed_stt_end, NULL};
+                                       timed_stt_partial, timed_stt_end, NULL, timed_stt_expect};
 
 /* The spotter costs nothing; its hits are recorded as engine.keyword. */
 static int timed_kws_reset(void *ctx)

@@ -671,6 +671,62 @@ static void apology_is_in_the_full_text(void **st)
     vt_core_destroy(c);
 }
 
+/* Issue 12: while an answer is expected, a turn that holds it ends after
+ * the short silence though the judge says incomplete ("fifty six a": a
+ * misheard last word); without the expectation it waits the long one. */
+static int64_t turn_wait_ms(bool expect)
+{
+    vt_config cfg;
+    vt_config_default(&cfg);
+    cfg.filler_enabled = 0;
+    vt_core *c = make(&cfg);
+    const char *ans[] = {"fifty six"};
+    assert_int_equal(vt_core_expect(c, ans, expect ? 1 : 0), 0);
+    int16_t frame[320];
+    int64_t t = 0, voice_end = 0;
+    uint32_t utt_id = 0;
+    bool final_sent = false;
+    for (int k = 0; k < 100; k++, t += 20000) { /* 1 s quiet, 1 s voice */
+        bool voice = k >= 50;
+        for (int i = 0; i < 320; i++)
+            frame[i] = voice ? (int16_t)(6000 * ((i / 20) % 2 ? 1 : -1)) : (int16_t)(i % 7 - 3);
+        vt_core_audio(c, frame, 320, t);
+    }
+    voice_end = t;
+    for (; t < 8000000 && !count_events(VT_EV_PROCESSING_STARTED); t += 20000) {
+        for (int i = 0; i < 320; i++)
+            frame[i] = (int16_t)(i % 7 - 3);
+        vt_core_audio(c, frame, 320, t);
+        for (int i = 0; i < nrec; i++) {
+            if (recs[i].type == VT_ACT_STT_BEGIN)
+                utt_id = recs[i].id;
+            if (recs[i].type == VT_ACT_STT_END && !final_sent) {
+                final_sent = true;
+                vt_core_stt_final(c, utt_id, "fifty six a", NULL, 0, t);
+            }
+            if (recs[i].type == VT_ACT_JUDGE && recs[i].t >= 0) {
+                recs[i].t = -1; /* answered once */
+                vt_core_verdict(c, recs[i].id, 0, t);
+            }
+        }
+    }
+    const rec *ps = find_event(VT_EV_PROCESSING_STARTED);
+    assert_non_null(ps);
+    int64_t ms = (ps->t - voice_end) / 1000;
+    vt_core_destroy(c);
+    return ms;
+}
+
+static void expected_answer_ends_the_turn_soon(void **st)
+{
+    (void)st;
+    int64_t with = turn_wait_ms(true), without = turn_wait_ms(false);
+    printf("expected answer held: the turn ended %lld ms after the voice; without: %lld ms\n",
+           (long long)with, (long long)without);
+    assert_true(with < 1200);
+    assert_true(without >= 1800); /* the long silence, from the VAD's end */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -691,6 +747,7 @@ int main(void)
         cmocka_unit_test(bad_arguments),
         cmocka_unit_test(held_filler_skipped_when_answer_is_ready),
         cmocka_unit_test(late_final_uses_the_interim_text),
+        cmocka_unit_test(expected_answer_ends_the_turn_soon),
         cmocka_unit_test(late_final_without_interim_is_waited_for),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

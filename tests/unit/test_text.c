@@ -27,6 +27,19 @@ static void judge_complete_and_incomplete(void **st)
     assert_int_equal(vt_judge_heuristic("thank you."), 1);
 }
 
+/* Issue 12: the judge with the lesson's context */
+static void judge_with_expected_answers(void **st)
+{
+    (void)st;
+    const char *ans[] = {"fifty six", "Paris"};
+    assert_int_equal(vt_judge_heuristic_expected("fifty six a", ans, 2), 1);
+    assert_int_equal(vt_judge_heuristic_expected("I think it's paris and", ans, 2), 1);
+    assert_int_equal(vt_judge_heuristic_expected("fifty", ans, 2), 1); /* the heuristic's */
+    assert_int_equal(vt_judge_heuristic_expected("fifty sixty the", ans, 2), 0);
+    assert_int_equal(vt_judge_heuristic_expected("what is seven times a", ans, 2), 0);
+    assert_int_equal(vt_judge_heuristic_expected("what is seven times a", NULL, 0), 0);
+}
+
 static void find_commands(void **st)
 {
     (void)st;
@@ -102,6 +115,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(noise_only_texts),
         cmocka_unit_test(judge_complete_and_incomplete),
+        cmocka_unit_test(judge_with_expected_answers),
         cmocka_unit_test(find_commands),
         cmocka_unit_test(strip_leading_command),
         cmocka_unit_test(command_list_config),

@@ -158,6 +158,29 @@ int vt_kws_open(const vt_kws_ops *ops, const vt_opt *opts, size_t n_opts, const 
                 size_t n_kw, void **model, void **ctx, char *err, size_t errlen);
 void vt_kws_close(const vt_kws_ops *ops, void *model, void *ctx);
 
+/* What the pocketsphinx recogniser did with the last utterance while it
+ * expected answers (vt_stt_ops.expect): both hypotheses and their scores,
+ * for the benchmarks and tests. */
+typedef struct vt_stt_ps_info {
+    int ran;                    /* the grammar pass ran */
+    int chose_grammar;          /* ... and its text was given */
+    char lm_text[256], grammar_text[256];
+    int32_t lm_score, grammar_score;  /* best path scores (log, <= 0) */
+    int frames;                 /* 10 ms frames decoded */
+    int lm_words;               /* words in lm_text */
+    int lm_has_answer;          /* lm_text holds an expected answer */
+    double lm_cpu_s, grammar_cpu_s;  /* thread CPU of each pass */
+} vt_stt_ps_info;
+/* Copies the last utterance's info; VT_EINVAL without a ctx. */
+int vt_stt_pocketsphinx_info(void *ctx, vt_stt_ps_info *out);
+/* The rule end() applies: take the grammar's text when it is not empty and
+ * the LM's text is short (at most max_words), already holds an answer, or
+ * is at most slack words longer than the grammar's (the same words, a few
+ * misheard), and the LM's text does not begin as a question ("what",
+ * "where", "can", ... among its first two words, absent from the
+ * grammar's). 1: the grammar's text, 0: the LM's. */
+int vt_stt_pocketsphinx_choose(const vt_stt_ps_info *i, int slack, int max_words);
+
 /* 1 while pocketsphinx's voice activity detector hears speech (only with
  * option vad=1), 0 otherwise, < 0 on error. */
 int vt_stt_pocketsphinx_in_speech(void *ctx);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "voicetutor/engine.h"
+#include "engines/speech/speech.h"
 
 /* One whitespace-separated token of the text being spoken, with its place
  * in the text and, once the engine says so, its absolute sample times. */
@@ -81,5 +82,47 @@ int vt__opt_double(const vt_opt *opts, size_t n, const char *key, double def, do
 
 /* Default pocketsphinx model folder (pkg-config's modeldir at build time). */
 const char *vt__ps_modeldir(void);
+
+
+/* ---- pocketsphinx: recognition biased to what is expected (stt_expect.c) */
+struct ps_decoder_s;
+#define VT__EXPECT_MAX 16          /* answers kept in one grammar */
+#define VT__EXPECT_SEEN 64         /* earlier answers kept as competitors */
+#define VT__EXPECT_SEARCH "vt_expect"
+
+/* One decoder's expectation: the grammar search beside its n-gram search,
+ * the utterance's audio kept for the grammar pass, and the last decision. */
+typedef struct vt__ps_expect {
+    char lm_search[64];          /* the n-gram search to come back to */
+    int set;                     /* a grammar of answers is in place */
+    unsigned long hash;          /* of the phrases it was built from */
+    char answers[VT__EXPECT_MAX][VT_EXPECTED_PHRASE_MAX]; /* in the grammar */
+    size_t n_answers;
+    int16_t *pcm;                /* this utterance's audio, up to cap */
+    size_t n, cap;
+    int overflow;                /* longer than cap: no grammar pass */
+    int slack;                   /* LM words past the grammar's it may replace */
+    double weight;               /* the expected answers' weight over competitors */
+    char seen[VT__EXPECT_SEEN][VT_EXPECTED_PHRASE_MAX]; /* answers expected before */
+    size_t n_seen;
+    int max_words;               /* longest LM text the grammar may replace */
+    vt_stt_ps_info last;
+} vt__ps_expect;
+
+int vt__ps_expect_init(vt__ps_expect *e, struct ps_decoder_s *ps, int slack, int max_words,
+                       double max_s);
+void vt__ps_expect_free(vt__ps_expect *e);
+int vt__ps_expect_set(vt__ps_expect *e, struct ps_decoder_s *ps, const char *const *answers,
+                      size_t n_answers, const char *const *commands, size_t n_commands);
+void vt__ps_expect_begin(vt__ps_expect *e);
+void vt__ps_expect_feed(vt__ps_expect *e, const int16_t *pcm, size_t n);
+/* After the n-gram pass ended (its result in out, its CPU time lm_cpu_s):
+ * decode the kept audio under the grammar and replace out with its result
+ * when vt_stt_pocketsphinx_choose says so. Returns 1 when replaced. */
+int vt__ps_expect_end(vt__ps_expect *e, struct ps_decoder_s *ps, vt_stt_result *out,
+                      double lm_cpu_s);
+/* The words of the decoder's best hypothesis (stt_pocketsphinx.c). */
+void vt__ps_result(struct ps_decoder_s *ps, vt_stt_result *out);
+double vt__thread_cpu_s(void);
 
 #endif

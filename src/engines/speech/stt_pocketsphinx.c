@@ -59,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #ifndef VT_PS_MODELDIR
@@ -67,6 +68,15 @@
 
 #define PS_INSTALL_HINT "apt-get install pocketsphinx-en-us"
 #define KWS_PIECE 320      /* 20 ms at 16 kHz */
+/* The biased recognition's defaults (stt_expect.c), chosen with bench_hear:
+ * the grammar's text may replace a language-model text of at most
+ * VT_PS_EXPECT_WORDS words, one holding an answer, or one at most
+ * VT_PS_EXPECT_SLACK words longer than the grammar's; utterances longer
+ * than expect_ms keep the LM's text. */
+#define VT_PS_EXPECT_WORDS 4
+#define VT_PS_EXPECT_SLACK 3
+#define VT_PS_EXPECT_WEIGHT 100.0 /* the expected answers' JSGF weight over the competitors */
+#define VT_PS_EXPECT_MS 5000
 
 const char *vt__ps_modeldir(void)
 {
@@ -130,6 +140,8 @@ typedef struct ps_stt {
     cmd_ln_t *config;
     int in_utt;
     int vad;
+    double utt_cpu_s;        /* thread CPU spent on this utterance's n-gram pass */
+    vt__ps_expect ex;        /* the expected answers' grammar (stt_expect.c) */
 } ps_stt;
 
 static int is_filler(const char *w)
@@ -142,6 +154,7 @@ static void stt_destroy(void *ctx)
     ps_stt *s = ctx;
     if (!s)
         return;
+    vt__ps_expect_free(&s->ex);
     if (s->ps)
         ps_free(s->ps);
     if (s->config)
@@ -160,6 +173,8 @@ static int stt_begin(void *ctx)
     if (ps_start_stream(s->ps) < 0 || ps_start_utt(s->ps) < 0)
         return VT_EIO;
     s->in_utt = 1;
+    s->utt_cpu_s = 0;
+    vt__ps_expect_begin(&s->ex);
     return 0;
 }
 
@@ -170,8 +185,11 @@ static int stt_feed(void *ctx, const int16_t *pcm, size_t n)
         return VT_EINVAL;
     if (!s->in_utt)
         return VT_ESTATE;
+    double t0 = vt__thread_cpu_s();
     if (n && ps_process_raw(s->ps, pcm, n, FALSE, FALSE) < 0)
         return VT_EIO;
+    s->utt_cpu_s += vt__thread_cpu_s() - t0;
+    vt__ps_expect_feed(&s->ex, pcm, n);
     return 0;
 }
 
@@ -199,10 +217,39 @@ static int stt_end(void *ctx, vt_stt_result *out)
     if (!s->in_utt)
         return VT_ESTATE;
     s->in_utt = 0;
+    double t0 = vt__thread_cpu_s();
     if (ps_end_utt(s->ps) < 0)
         return VT_EIO;
+    vt__ps_result(s->ps, out);
+    vt__ps_expect_end(&s->ex, s->ps, out, s->utt_cpu_s + vt__thread_cpu_s() - t0);
+    return 0;
+}
+
+static int stt_expect(void *ctx, const char *const *answers, size_t n_answers,
+                      const char *const *commands, size_t n_commands)
+{
+    ps_stt *s = ctx;
+    if (!s || (n_answers && !answers) || (n_commands && !commands))
+        return VT_EINVAL;
+    if (s->in_utt)
+        return VT_ESTATE; /* pocketsphinx changes searches between utterances only */
+    return vt__ps_expect_set(&s->ex, s->ps, answers, n_answers, commands, n_commands);
+}
+
+int vt_stt_pocketsphinx_info(void *ctx, vt_stt_ps_info *out)
+{
+    ps_stt *s = ctx;
+    if (!s || !out)
+        return VT_EINVAL;
+    *out = s->ex.last;
+    return 0;
+}
+
+void vt__ps_result(ps_decoder_t *ps, vt_stt_result *out)
+{
     size_t len = 0;
-    for (ps_seg_t *seg = ps_seg_iter(s->ps); seg; seg = ps_seg_next(seg)) {
+    memset(out, 0, sizeof *out);
+    for (ps_seg_t *seg = ps_seg_iter(ps); seg; seg = ps_seg_next(seg)) {
         const char *w = ps_seg_word(seg);
         if (!w || is_filler(w))
             continue;
@@ -227,7 +274,6 @@ static int stt_end(void *ctx, vt_stt_result *out)
             len += wl;
         }
     }
-    return 0;
 }
 
 /* The warm-up phrase synthesized with flite (awb, 16 kHz); *pcm NULL when
@@ -316,6 +362,18 @@ static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out
 {
     const ps_stt_model *m = model;
     int warm = 0, rc = m ? vt__opt_int(opts, n_opts, "warmup", 0, 0, 1, &warm, err, errlen) : 0;
+    int max_words = VT_PS_EXPECT_WORDS, max_ms = VT_PS_EXPECT_MS;
+    int slack = VT_PS_EXPECT_SLACK;
+    double weight = VT_PS_EXPECT_WEIGHT;
+    if (!rc && m)
+        rc = vt__opt_int(opts, n_opts, "expect_words", max_words, 0, 100, &max_words, err,
+                         errlen);
+    if (!rc && m)
+        rc = vt__opt_int(opts, n_opts, "expect_ms", max_ms, 0, 30000, &max_ms, err, errlen);
+    if (!rc && m)
+        rc = vt__opt_int(opts, n_opts, "expect_slack", slack, 0, 100, &slack, err, errlen);
+    if (!rc && m)
+        rc = vt__opt_double(opts, n_opts, "expect_weight", weight, 1, 1e6, &weight, err, errlen);
     if (rc)
         return rc;
     ps_stt *s = vt__ctx_new(m, sizeof *s, "pocketsphinx", &rc, err, errlen);
@@ -335,6 +393,8 @@ static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out
         stt_destroy(s);
         return VT_ENOTFOUND;
     }
+    vt__ps_expect_init(&s->ex, s->ps, slack, max_words, max_ms / 1000.0);
+    s->ex.weight = weight;
     if (warm)
         warm_up(s->ps);
     *out = s;
@@ -361,6 +421,7 @@ const vt_stt_ops vt_stt_pocketsphinx = {
     .feed = stt_feed,
     .partial = stt_partial,
     .end = stt_end,
+    .expect = stt_expect,
 };
 
 /* ---- keyword spotting -------------------------------------------------- */
@@ -549,8 +610,10 @@ static int kws_create(void *model, const vt_opt *opts, size_t n_opts, const vt_k
         return VT_EINVAL;
     }
     const ps_paths *pp = &m->p;
-    int warm = 1;
+    int warm = 1, tiny = 1;
     int rc = vt__opt_int(opts, n_opts, "warmup", 1, 0, 1, &warm, err, errlen);
+    if (!rc)
+        rc = vt__opt_int(opts, n_opts, "kws_tiny_dict", 1, 0, 1, &tiny, err, errlen);
     if (rc)
         return rc;
     char delay_s[16];
@@ -564,8 +627,9 @@ static int kws_create(void *model, const vt_opt *opts, size_t n_opts, const vt_k
         snprintf(err, errlen, "keyword spotting: out of memory");
         return VT_ENOMEM;
     }
-    if (m->dict) {
-        /* only the command words' pronunciations: 5 MiB and 9 ms, not 27 and 99 */
+    if (m->dict && tiny) {
+        /* only the command words' pronunciations: 5 MiB and 9 ms, not 27 and 99
+         * (option kws_tiny_dict=0: the full dictionary) */
         const char *words[VT_MAX_COMMANDS + 8];
         size_t nw = 0;
         for (size_t i = 0; i < n_kw && nw < sizeof words / sizeof *words; i++)

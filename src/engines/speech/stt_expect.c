@@ -1,0 +1,414 @@
+/*
+ * Recognition biased to what the lesson expects, in the session's one
+ * pocketsphinx decoder (the expect op of vt_stt_pocketsphinx).
+ *
+ * DESIGN
+ * The decoder keeps two named searches: its n-gram language model (the
+ * default search, open vocabulary) and "vt_expect", a JSGF grammar built at
+ * run time from the expected answers with the usual frames around them
+ * ("it's", "i think it's", "is it", a leading "um") and the lesson's
+ * commands. Every utterance streams through the language model as before,
+ * so interim text and anything off the lesson are heard as they are; its
+ * audio is kept (up to max_s). At end() the kept audio is decoded again
+ * under the grammar (about a tenth of the language model's cost) and the
+ * two hypotheses are compared (vt_stt_pocketsphinx_choose): the grammar's
+ * text is taken when the language model's text is short or already holds
+ * an answer, and the grammar's path score is not much worse than the
+ * language model's (a question asked instead of an answer scores far worse
+ * under the grammar, so its language-model text stands).
+ *
+ * Why this and not the alternatives, measured with bench_hear
+ * (docs/BENCHMARKS.md "Hearing the learner"): a grammar alone hears every
+ * question as some answer or command; switching searches per utterance
+ * must choose before the utterance is heard; an interpolated language
+ * model keeps the 27 MB model's cost and still lets common words win over
+ * a rare answer. Re-decoding the short utterance costs little and decides
+ * with both hypotheses in hand.
+ *
+ * The grammar is rebuilt only when the phrases change (a hash of them);
+ * answers with a word missing from the dictionary are left out. Switching
+ * searches happens between utterances only, as pocketsphinx requires.
+ */
+#include "engines/speech/speech_internal.h"
+#include <pocketsphinx.h>
+#include <ckd_alloc.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* What learners put around an answer, as the recogniser spells it. */
+static const char *const k_pre[] = {"it's", "it is", "i think it's", "i think it is", "i think",
+                                    "is it", "maybe", "the answer is", "that's", "that is",
+                                    "is it maybe", NULL};
+static const char *const k_hes[] = {"um", "uh", "hmm", NULL};
+static const char *const k_post[] = {"please", "is it", "i think", "right", NULL};
+/* Competitors for a number answer: a wrong number must be heard as itself,
+ * not pulled to the right one (bench_hear: 37 % of wrong answers accepted
+ * with the right answers alone). */
+static const char *const k_num_words[] = {
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+    "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+    "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
+    "hundred", NULL};
+static const char *const k_numbers =
+    "<units> = one | two | three | four | five | six | seven | eight | nine;\n"
+    "<num> = zero | <units> | ten | eleven | twelve | thirteen | fourteen | fifteen | sixteen | "
+    "seventeen | eighteen | nineteen | (twenty | thirty | forty | fifty | sixty | seventy | "
+    "eighty | ninety) [<units>] | [one | a] hundred;\n";
+
+/* Is every word of the normalised phrase a number word? */
+static int is_number_phrase(const char *p)
+{
+    char tmp[VT_EXPECTED_PHRASE_MAX];
+    snprintf(tmp, sizeof tmp, "%s", p);
+    int n = 0;
+    for (char *save = NULL, *w = strtok_r(tmp, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        int found = 0;
+        for (int i = 0; k_num_words[i] && !found; i++)
+            found = strcmp(w, k_num_words[i]) == 0;
+        if (!found)
+            return 0;
+        n++;
+    }
+    return n > 0;
+}
+
+double vt__thread_cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Lower case, letters, digits and apostrophes; single spaces. */
+static void norm(const char *in, char *out, size_t cap)
+{
+    size_t o = 0;
+    int space = 0;
+    for (; in && *in && o + 1 < cap; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (isalnum(c) || c == '\'') {
+            if (space && o && o + 1 < cap)
+                out[o++] = ' ';
+            space = 0;
+            if (o + 1 < cap)
+                out[o++] = (char)tolower(c);
+        } else {
+            space = 1;
+        }
+    }
+    out[o] = 0;
+}
+
+/* Is every word of the (normalised) phrase in the decoder's dictionary? */
+static int in_dict(ps_decoder_t *ps, const char *phrase)
+{
+    char tmp[VT_EXPECTED_PHRASE_MAX];
+    snprintf(tmp, sizeof tmp, "%s", phrase);
+    int words = 0;
+    for (char *save = NULL, *w = strtok_r(tmp, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        if (isdigit((unsigned char)w[0]))
+            return 0;
+        char *ph = ps_lookup_word(ps, w);
+        if (!ph)
+            return 0;
+        ckd_free(ph);
+        words++;
+    }
+    return words > 0;
+}
+
+static unsigned long hash_str(unsigned long h, const char *s)
+{
+    for (; *s; s++)
+        h = h * 33u + (unsigned char)*s;
+    return h * 33u + 1u;
+}
+
+/* Append " | a | b ..." of the in-dictionary phrases, each with weight w
+ * when w > 0; returns how many. */
+static int add_alts_w(ps_decoder_t *ps, char *buf, size_t cap, size_t *len,
+                      const char *const *list, size_t n, double w)
+{
+    int k = 0;
+    for (size_t i = 0; list && i < n && list[i]; i++) {
+        char p[VT_EXPECTED_PHRASE_MAX];
+        norm(list[i], p, sizeof p);
+        if (!p[0] || !in_dict(ps, p))
+            continue;
+        char wt[32] = "";
+        if (w > 0)
+            snprintf(wt, sizeof wt, "/%g/ ", w);
+        int l = snprintf(buf + *len, cap - *len, "%s%s%s", k ? " | " : "", wt, p);
+        if (l < 0 || (size_t)l >= cap - *len)
+            return k;
+        *len += (size_t)l;
+        k++;
+    }
+    return k;
+}
+
+static int add_alts(ps_decoder_t *ps, char *buf, size_t cap, size_t *len,
+                    const char *const *list, size_t n)
+{
+    return add_alts_w(ps, buf, cap, len, list, n, 0);
+}
+
+static size_t list_len(const char *const *l)
+{
+    size_t n = 0;
+    while (l[n])
+        n++;
+    return n;
+}
+
+int vt__ps_expect_init(vt__ps_expect *e, ps_decoder_t *ps, int slack, int max_words,
+                       double max_s)
+{
+    memset(e, 0, sizeof *e);
+    const char *cur = ps_get_search(ps);
+    snprintf(e->lm_search, sizeof e->lm_search, "%s", cur ? cur : "_default");
+    e->slack = slack;
+    e->max_words = max_words;
+    e->cap = (size_t)(max_s * VT_IN_RATE);
+    return 0;
+}
+
+void vt__ps_expect_free(vt__ps_expect *e)
+{
+    free(e->pcm);
+    e->pcm = NULL;
+}
+
+int vt__ps_expect_set(vt__ps_expect *e, ps_decoder_t *ps, const char *const *answers,
+                      size_t n_answers, const char *const *commands, size_t n_commands)
+{
+    unsigned long h = 5381;
+    for (size_t i = 0; i < n_answers; i++)
+        h = hash_str(h, answers[i] ? answers[i] : "");
+    h = hash_str(h, "|");
+    for (size_t i = 0; i < n_commands; i++)
+        h = hash_str(h, commands[i] ? commands[i] : "");
+    if (n_answers == 0) {
+        e->set = 0;
+        e->hash = 0;
+        return 0;
+    }
+    if (e->set && e->hash == h)
+        return 0;
+    e->set = 0;
+    if (!e->pcm && !(e->pcm = malloc(e->cap * sizeof *e->pcm)))
+        return VT_ENOMEM;
+    size_t cap = 16384, len = 0;
+    char *g = malloc(cap);
+    if (!g)
+        return VT_ENOMEM;
+    len = (size_t)snprintf(g, cap, "#JSGF V1.0;\ngrammar vt;\n<ans> = ");
+    int weighted = e->weight > 1;
+    int n_ans = add_alts_w(ps, g, cap, &len, answers, n_answers, weighted ? e->weight : 0);
+    e->n_answers = 0;
+    for (size_t i = 0; i < n_answers && e->n_answers < VT__EXPECT_MAX; i++) {
+        char p[VT_EXPECTED_PHRASE_MAX];
+        norm(answers[i], p, sizeof p);
+        if (p[0] && in_dict(ps, p))
+            snprintf(e->answers[e->n_answers++], VT_EXPECTED_PHRASE_MAX, "%s", p);
+    }
+    if (n_ans == 0) {
+        free(g);
+        return 0; /* nothing the recogniser can spell: no bias */
+    }
+    /* competitors: every number when an answer is one, and the answers
+     * this session expected before (the lesson's other answers, which
+     * learners give as wrong answers) */
+    int numeric = 0;
+    for (size_t i = 0; i < e->n_answers; i++)
+        numeric |= is_number_phrase(e->answers[i]);
+    if (numeric)
+        len += (size_t)snprintf(g + len, cap - len, " | %s<num>", weighted ? "/1/ " : "");
+    for (size_t i = 0; i < e->n_seen; i++) {
+        int same = is_number_phrase(e->seen[i]) && numeric;
+        for (size_t k = 0; k < e->n_answers && !same; k++)
+            same = strcmp(e->seen[i], e->answers[k]) == 0;
+        if (!same)
+            len += (size_t)snprintf(g + len, cap - len, " | %s%s", weighted ? "/1/ " : "",
+                                    e->seen[i]);
+    }
+    for (size_t k = 0; k < e->n_answers; k++) {
+        size_t i = 0;
+        while (i < e->n_seen && strcmp(e->seen[i], e->answers[k]) != 0)
+            i++;
+        if (i == e->n_seen) {
+            if (e->n_seen == VT__EXPECT_SEEN)
+                memmove(e->seen[0], e->seen[1], sizeof e->seen[0] * --e->n_seen);
+            snprintf(e->seen[e->n_seen++], VT_EXPECTED_PHRASE_MAX, "%s", e->answers[k]);
+        }
+    }
+    if (numeric)
+        len += (size_t)snprintf(g + len, cap - len, ";\n%s", k_numbers);
+    else
+        len += (size_t)snprintf(g + len, cap - len, ";\n");
+    len += (size_t)snprintf(g + len, cap - len, "<hes> = ");
+    add_alts(ps, g, cap, &len, k_hes, list_len(k_hes));
+    len += (size_t)snprintf(g + len, cap - len, ";\n<pre> = ");
+    add_alts(ps, g, cap, &len, k_pre, list_len(k_pre));
+    len += (size_t)snprintf(g + len, cap - len, ";\n<post> = ");
+    add_alts(ps, g, cap, &len, k_post, list_len(k_post));
+    len += (size_t)snprintf(g + len, cap - len, ";\n");
+    int n_cmd = 0;
+    if (n_commands) {
+        len += (size_t)snprintf(g + len, cap - len, "<cmd> = ");
+        n_cmd = add_alts(ps, g, cap, &len, commands, n_commands);
+        len += (size_t)snprintf(g + len, cap - len, n_cmd ? ";\n" : "<NULL>;\n");
+    }
+    snprintf(g + len, cap - len, "public <utt> = [<hes>] [<pre>] <ans> [<post>]%s;\n",
+             n_cmd ? " | [<hes>] <cmd>" : "");
+    int rc = ps_set_jsgf_string(ps, VT__EXPECT_SEARCH, g);
+    free(g);
+    if (rc < 0)
+        return VT_EINVAL;
+    e->set = 1;
+    e->hash = h;
+    return 0;
+}
+
+void vt__ps_expect_begin(vt__ps_expect *e)
+{
+    e->n = 0;
+    e->overflow = 0;
+    memset(&e->last, 0, sizeof e->last);
+}
+
+void vt__ps_expect_feed(vt__ps_expect *e, const int16_t *pcm, size_t n)
+{
+    if (!e->set || e->overflow)
+        return;
+    if (e->n + n > e->cap) {
+        e->overflow = 1;
+        return;
+    }
+    memcpy(e->pcm + e->n, pcm, n * sizeof *pcm);
+    e->n += n;
+}
+
+static int count_words(const char *s)
+{
+    int n = 0, in = 0;
+    for (; *s; s++) {
+        if (*s == ' ')
+            in = 0;
+        else if (!in)
+            in = 1, n++;
+    }
+    return n;
+}
+
+/* Does the normalised text hold phrase as whole words? */
+static int holds(const char *text, const char *phrase)
+{
+    size_t l = strlen(phrase);
+    for (const char *p = text; l && (p = strstr(p, phrase)) != NULL; p++)
+        if ((p == text || p[-1] == ' ') && (p[l] == 0 || p[l] == ' '))
+            return 1;
+    return 0;
+}
+
+/* Learners' questions begin so ("what time is it", "where do ..."); an
+ * answer frame never does. */
+static const char *const k_asks[] = {"what", "where", "why",  "how",   "who",  "when", "which",
+                                     "can",  "could", "would", "does", "tell", NULL};
+
+/* Does the LM's text ask something (a question word among its first two
+ * words) that the grammar's text does not hold? Then it is a question. */
+static int asks_otherwise(const char *lm, const char *grammar)
+{
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", lm);
+    int k = 0;
+    for (char *save = NULL, *w = strtok_r(tmp, " ", &save); w && k < 2;
+         w = strtok_r(NULL, " ", &save), k++)
+        for (int a = 0; k_asks[a]; a++)
+            if (strcmp(w, k_asks[a]) == 0 && !holds(grammar, w))
+                return 1;
+    return 0;
+}
+
+int vt_stt_pocketsphinx_choose(const vt_stt_ps_info *i, int slack, int max_words)
+{
+    if (!i || !i->ran || !i->grammar_text[0])
+        return 0;
+    if (asks_otherwise(i->lm_text, i->grammar_text))
+        return 0;
+    return i->lm_words <= max_words || i->lm_has_answer ||
+           i->lm_words <= count_words(i->grammar_text) + slack;
+}
+
+/* The grammar's hesitations only absorb an "um": they are not words the
+ * learner meant ("uh stop" must stay the command "stop"). */
+static void drop_hesitations(vt_stt_result *r)
+{
+    size_t k = 0, len = 0;
+    for (size_t w = 0; w < r->n_words; w++) {
+        int hes = 0;
+        for (int h = 0; k_hes[h] && !hes; h++)
+            hes = strcmp(r->words[w].text, k_hes[h]) == 0;
+        if (!hes)
+            r->words[k++] = r->words[w];
+    }
+    r->n_words = k;
+    r->text[0] = 0;
+    for (size_t w = 0; w < k; w++) {
+        int l = snprintf(r->text + len, sizeof r->text - len, "%s%s", w ? " " : "",
+                         r->words[w].text);
+        if (l < 0 || (size_t)l >= sizeof r->text - len)
+            break;
+        len += (size_t)l;
+    }
+}
+
+int vt__ps_expect_end(vt__ps_expect *e, ps_decoder_t *ps, vt_stt_result *out, double lm_cpu_s)
+{
+    vt_stt_ps_info *i = &e->last;
+    memset(i, 0, sizeof *i);
+    i->lm_cpu_s = lm_cpu_s;
+    if (!e->set)
+        return 0;
+    int32_t score = 0;
+    ps_get_hyp(ps, &score);
+    i->lm_score = score;
+    i->frames = ps_get_n_frames(ps);
+    norm(out->text, i->lm_text, sizeof i->lm_text);
+    i->lm_words = count_words(i->lm_text);
+    for (size_t k = 0; k < e->n_answers && !i->lm_has_answer; k++)
+        i->lm_has_answer = holds(i->lm_text, e->answers[k]);
+    if (e->overflow || e->n == 0)
+        return 0;
+    double t0 = vt__thread_cpu_s();
+    vt_stt_result *g = calloc(1, sizeof *g);
+    int ok = g && ps_set_search(ps, VT__EXPECT_SEARCH) >= 0;
+    if (ok) {
+        ok = ps_start_stream(ps) >= 0 && ps_start_utt(ps) >= 0;
+        for (size_t off = 0; ok && off < e->n; off += 320)
+            ok = ps_process_raw(ps, e->pcm + off, e->n - off < 320 ? e->n - off : 320, FALSE,
+                                FALSE) >= 0;
+        if (ps_end_utt(ps) < 0)
+            ok = 0;
+        if (ok) {
+            score = 0;
+            ps_get_hyp(ps, &score);
+            i->grammar_score = score;
+            vt__ps_result(ps, g);
+            drop_hesitations(g);
+            norm(g->text, i->grammar_text, sizeof i->grammar_text);
+        }
+        ps_set_search(ps, e->lm_search);
+    }
+    i->ran = ok;
+    i->grammar_cpu_s = vt__thread_cpu_s() - t0;
+    i->chose_grammar = ok && vt_stt_pocketsphinx_choose(i, e->slack, e->max_words);
+    if (i->chose_grammar)
+        *out = *g;
+    free(g);
+    return i->chose_grammar;
+}
