@@ -795,6 +795,8 @@ static void on_audio(client_t *c, int kind, double dur, double t)
     c->prev_answer = kind == K_ANSWER;
 }
 
+static void send_frame(client_t *c);
+
 static void on_msg(void *ud, int opcode, const uint8_t *p, size_t n, double t)
 {
     client_t *c = ud;
@@ -835,6 +837,10 @@ static void on_msg(void *ud, int opcode, const uint8_t *p, size_t n, double t)
     }
     if (strcmp(type, "initialized") == 0) {
         c->initialized = 1;
+        /* a browser's microphone streams from the start: the first audio is
+         * what makes the server open a session's decoders */
+        if (c->mode == M_SPEECH)
+            send_frame(c);
     } else if (strcmp(type, "interruption_detected") == 0) {
         c->prev_answer = 0;
         if (c->t0 > 0) {
