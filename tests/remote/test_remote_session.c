@@ -30,116 +30,24 @@
 
 #include "runtime/session.h"
 #include "speech/speech_testutil.h"
+#include "support/live.h"
 #include "support/fake_llm.h"
 
-#define MAX_EV 4096
+/* the live harness (tests/support/live.c) under the names this file uses */
+typedef vt_live_rec rec;
+#define MAX_EV VT_LIVE_MAX_EV
+#define k_out vt_live_output
+#define loop_once vt_live_loop_once
+#define run_ms vt_live_run_ms
+#define find vt_live_find
+#define wait_event vt_live_wait_event
+#define speak vt_live_speak
+#define silence_ms vt_live_silence_ms
+
 #define SECRET "sk-live-SECRET-abcdef0123456789"
 
-typedef struct rec {
-    vt_event_type type;
-    vt_trigger trigger;
-    int64_t t;
-    char text[256];
-    char text2[256];
-    vt_state state;
-} rec;
-
-typedef struct harness {
-    vt_runtime *rt;
-    vt_session *s;
-    int pipe[2];
-    int64_t deadline;
-    rec ev[MAX_EV];
-    int n_ev;
-    size_t audio[3];
-    size_t answer_after_interrupt;
-    int interrupted;
-    int64_t first_answer_audio_us;
-} harness;
-
-static harness H;
 static vt_fake_llm server;
 static char base_url[64];
-
-static void wake(void *ud)
-{
-    (void)ud;
-    char b = 1;
-    if (write(H.pipe[1], &b, 1) < 0) {
-        /* full pipe: a wake-up is pending anyway */
-    }
-}
-
-static void on_event(void *ud, const vt_event *ev, int64_t now)
-{
-    (void)ud;
-    if (H.n_ev >= MAX_EV)
-        return;
-    rec *r = &H.ev[H.n_ev++];
-    r->type = ev->type;
-    r->trigger = ev->trigger;
-    r->t = now;
-    r->state = ev->state;
-    snprintf(r->text, sizeof r->text, "%s", ev->text ? ev->text : "");
-    snprintf(r->text2, sizeof r->text2, "%s", ev->text2 ? ev->text2 : "");
-    if (ev->type == VT_EV_INTERRUPTION_DETECTED)
-        H.interrupted = 1;
-    if (ev->type == VT_EV_ERROR)
-        fprintf(stderr, "  event error %s: %s\n", r->text2, r->text);
-}
-
-static void on_audio(void *ud, const int16_t *pcm, size_t n, vt_audio_kind kind, int64_t now)
-{
-    (void)ud;
-    (void)pcm;
-    H.audio[kind] += n;
-    if (kind == VT_AUDIO_ANSWER && !H.first_answer_audio_us)
-        H.first_answer_audio_us = now;
-    if (kind == VT_AUDIO_ANSWER && H.interrupted)
-        H.answer_after_interrupt += n;
-}
-
-static void on_schedule(void *ud, int64_t at)
-{
-    (void)ud;
-    H.deadline = at;
-}
-
-static const vt_session_output k_out = {.event = on_event, .audio = on_audio,
-                                        .schedule = on_schedule};
-
-static void loop_once(int64_t until)
-{
-    int64_t now = vt_now_us();
-    int64_t wait_until = H.deadline < until ? H.deadline : until;
-    int ms = wait_until > now ? (int)((wait_until - now + 999) / 1000) : 0;
-    struct pollfd p = {H.pipe[0], POLLIN, 0};
-    if (poll(&p, 1, ms) > 0) {
-        char buf[64];
-        while (read(H.pipe[0], buf, sizeof buf) > 0) {
-        }
-    }
-    vt_runtime_drain(H.rt);
-    if (H.s && vt_now_us() >= H.deadline) {
-        H.deadline = INT64_MAX;
-        vt_session_tick(H.s, vt_now_us());
-    }
-}
-
-static void run_ms(int ms)
-{
-    int64_t until = vt_now_us() + (int64_t)ms * 1000;
-    while (vt_now_us() < until)
-        loop_once(until);
-}
-
-static int find(vt_event_type t, int from)
-{
-    for (int i = from; i < H.n_ev; i++)
-        if (H.ev[i].type == t)
-            return i;
-    return -1;
-}
 
 static int count_error(const char *code)
 {
@@ -148,42 +56,6 @@ static int count_error(const char *code)
         if (H.ev[i].type == VT_EV_ERROR && strcmp(H.ev[i].text2, code) == 0)
             n++;
     return n;
-}
-
-static int wait_event(vt_event_type t, int from, int timeout_ms)
-{
-    int64_t until = vt_now_us() + (int64_t)timeout_ms * 1000;
-    int i;
-    while ((i = find(t, from)) < 0 && vt_now_us() < until)
-        loop_once(until);
-    return i;
-}
-
-static void speak(const int16_t *pcm, size_t n)
-{
-    const size_t frame = VT_IN_RATE / 50;
-    int64_t t0 = vt_now_us();
-    for (size_t off = 0, k = 0; off < n; off += frame, k++) {
-        int64_t due = t0 + (int64_t)k * 20000;
-        while (vt_now_us() < due)
-            loop_once(due);
-        size_t m = n - off < frame ? n - off : frame;
-        vt_session_audio(H.s, pcm + off, m, vt_now_us());
-    }
-}
-
-static void silence_ms(int ms)
-{
-    size_t n = (size_t)ms * VT_IN_RATE / 1000;
-    int16_t *z = calloc(n, sizeof *z);
-    assert_non_null(z);
-    uint32_t r = 12345;
-    for (size_t i = 0; i < n; i++) {
-        r = r * 1103515245u + 12345u;
-        z[i] = (int16_t)((int)(r >> 16) % 61 - 30);
-    }
-    speak(z, n);
-    free(z);
 }
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
@@ -238,14 +110,10 @@ static int stop_server(void **state)
 /* A runtime on the remote engines; stt or tts NULL: the embedded one. */
 static void runtime_open(const char *stt_model, const char *tts_model, const char *tts_format)
 {
-    memset(&H, 0, sizeof H);
-    H.deadline = INT64_MAX;
-    assert_int_equal(pipe(H.pipe), 0);
-    fcntl(H.pipe[0], F_SETFL, O_NONBLOCK);
-    fcntl(H.pipe[1], F_SETFL, O_NONBLOCK);
     vt_runtime_config rc;
     vt_runtime_config_default(&rc);
-    rc.wake = wake;
+    assert_int_equal(vt_live_init(&rc), 0);
+    H.print_errors = 1;
     size_t n = 0;
     rc.brain_opts[n++] = (vt_opt){"db", "none"};
     rc.brain_opts[n++] = (vt_opt){"stt_url", base_url};
