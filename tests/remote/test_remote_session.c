@@ -32,6 +32,7 @@
 #include "speech/speech_testutil.h"
 #include "support/live.h"
 #include "support/fake_llm.h"
+#include "support/fake_stats.h"
 
 /* the live harness (tests/support/live.c) under the names this file uses */
 typedef vt_live_rec rec;
@@ -58,30 +59,10 @@ static int count_error(const char *code)
     return n;
 }
 
-static size_t on_body(char *p, size_t sz, size_t n, void *ud)
-{
-    char *b = ud;
-    size_t l = strlen(b), k = sz * n;
-    if (l + k >= 65536)
-        k = 65535 - l;
-    memcpy(b + l, p, k);
-    b[l + k] = 0;
-    return sz * n;
-}
-
+/* GET /stats of the fake (tests/support/fake_stats.c); the caller deletes it. */
 static cJSON *stats(void)
 {
-    static char body[65536];
-    char url[96];
-    body[0] = 0;
-    snprintf(url, sizeof url, "http://127.0.0.1:%d/stats", server.port);
-    CURL *e = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, body);
-    assert_int_equal(curl_easy_perform(e), CURLE_OK);
-    curl_easy_cleanup(e);
-    cJSON *j = cJSON_Parse(body);
+    cJSON *j = vt_fake_stats(server.port);
     assert_non_null(j);
     return j;
 }
