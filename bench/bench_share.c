@@ -27,6 +27,19 @@
  *   jsgf-mmap  jsgf-tiny with -mmap yes (mixture weights mapped, shared
  *              between processes' page cache)
  * Usage: bench_share [CONFIG...]   (default: all)
+ *
+ * bench_share sessions [N]  (default 16) measures what the engines do now:
+ * sessions borrow their decoders from the model's pool per utterance
+ * (ps_pool.c). In a fresh process, the recogniser's and the spotter's
+ * models are loaded as serve loads them (one decoder made at load); then
+ * N sessions are opened (recogniser + spotter ctx, the spotter paused as a
+ * session is while the tutor is silent): the time to open each is how
+ * soon a new session can hear; the MiB added per session open; then every
+ * session speaks once in turn (an utterance with a lesson's answers
+ * expected, and the spotter listening through it): MiB per additional
+ * session that has spoken; then K sessions speak at the same moment
+ * (K = 1, 2, 4, 8): the pool grows to K decoders, which is what a session
+ * speaking at the same time as others costs.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "engines/speech/speech.h"
@@ -215,6 +228,101 @@ static void run(const char *cfg, const int16_t *pcm, size_t n, const char *say)
         ngram_model_free(lm);
 }
 
+static void feed_all(void *stt, const int16_t *pcm, size_t n)
+{
+    for (size_t off = 0; off < n; off += 320)
+        vt_stt_pocketsphinx.feed(stt, pcm + off, n - off < 320 ? n - off : 320);
+}
+
+static int sessions(int n_sess, const int16_t *pcm, size_t n)
+{
+    char e[512];
+    void *sm = NULL, *km = NULL;
+    double rss0 = vt_test_rss_mb();
+    if (vt_stt_pocketsphinx.load(NULL, 0, &sm, e, sizeof e) ||
+        vt_kws_pocketsphinx.load(NULL, 0, &km, e, sizeof e)) {
+        fprintf(stderr, "bench_share: %s\n", e);
+        return 1;
+    }
+    double rss_models = vt_test_rss_mb();
+    void **stt = calloc((size_t)n_sess, sizeof *stt), **kws = calloc((size_t)n_sess, sizeof *kws);
+    double *open_ms = calloc((size_t)n_sess, sizeof *open_ms);
+    vt_keyword kw[] = {{"stop", 0}, {"wait", 0}, {"pause", 0}, {"hold on", 0}};
+    double rss_first = 0;
+    for (int i = 0; i < n_sess; i++) {
+        double t = now_s();
+        if (vt_stt_pocketsphinx.create(sm, NULL, 0, &stt[i], e, sizeof e) ||
+            vt_kws_pocketsphinx.create(km, NULL, 0, kw, 4, &kws[i], e, sizeof e)) {
+            fprintf(stderr, "bench_share: %s\n", e);
+            return 1;
+        }
+        vt_kws_pocketsphinx.pause(kws[i]);
+        open_ms[i] = (now_s() - t) * 1000;
+        if (i == 0)
+            rss_first = vt_test_rss_mb();
+    }
+    double rss_open = vt_test_rss_mb();
+    static const char *const ans[] = {"fifty six", "fifty four"};
+    vt_stt_result *r = malloc(sizeof *r);
+    vt_kws_hit hit;
+    for (int i = 0; i < n_sess; i++) {
+        vt_stt_pocketsphinx.expect(stt[i], ans, 2, NULL, 0);
+        vt_stt_pocketsphinx.begin(stt[i]);
+        vt_kws_pocketsphinx.reset(kws[i]);
+        for (size_t off = 0; off < n; off += 320) {
+            size_t m = n - off < 320 ? n - off : 320;
+            vt_stt_pocketsphinx.feed(stt[i], pcm + off, m);
+            vt_kws_pocketsphinx.feed(kws[i], pcm + off, m, &hit);
+        }
+        vt_stt_pocketsphinx.end(stt[i], r);
+        vt_kws_pocketsphinx.pause(kws[i]);
+    }
+    double rss_spoke = vt_test_rss_mb();
+    vt_ps_pool_info si, ki;
+    vt_stt_pocketsphinx_pool(sm, &si);
+    vt_kws_pocketsphinx_pool(km, &ki);
+    double sorted[1024];
+    int ns = n_sess < 1024 ? n_sess : 1024;
+    memcpy(sorted, open_ms, (size_t)ns * sizeof *sorted);
+    qsort(sorted, (size_t)ns, sizeof *sorted, cmp_d);
+    printf("| sessions | models loaded (MiB) | first session opened (MiB) | MiB per additional "
+           "session, open | MiB per additional session, after each spoke once | open ms "
+           "(median / max; the first) | decoders (recogniser / spotter) | heard |\n"
+           "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+    printf("| %d | %.1f | %.1f | %.2f | %.2f | %.2f / %.2f; %.1f | %zu / %zu | \"%s\" |\n", n_sess,
+           rss_models - rss0, rss_first - rss_models, (rss_open - rss_first) / (n_sess - 1),
+           (rss_spoke - rss_first) / (n_sess - 1), sorted[ns / 2], sorted[ns - 1], open_ms[0],
+           si.decoders, ki.decoders, r->text);
+    /* K at once */
+    printf("\n| speaking at once | recogniser decoders | RSS (MiB) | MiB per extra speaker |\n"
+           "| ---: | ---: | ---: | ---: |\n");
+    double base = vt_test_rss_mb();
+    for (int k = 1; k <= 8 && k <= n_sess; k *= 2) {
+        for (int i = 0; i < k; i++) {
+            vt_stt_pocketsphinx.begin(stt[i]);
+            feed_all(stt[i], pcm, n);
+        }
+        vt_stt_pocketsphinx_pool(sm, &si);
+        double now = vt_test_rss_mb();
+        for (int i = 0; i < k; i++)
+            vt_stt_pocketsphinx.end(stt[i], r);
+        printf("| %d | %zu | %.1f | %.1f |\n", k, si.decoders, now,
+               k > 1 ? (now - base) / (k - 1) : 0.0);
+        fflush(stdout);
+    }
+    for (int i = 0; i < n_sess; i++) {
+        vt_stt_pocketsphinx.destroy(stt[i]);
+        vt_kws_pocketsphinx.destroy(kws[i]);
+    }
+    vt_stt_pocketsphinx.unload(sm);
+    vt_kws_pocketsphinx.unload(km);
+    free(stt);
+    free(kws);
+    free(open_ms);
+    free(r);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *all[] = {"ngram", "ngram-lm1", "kws", "kws-tiny", "jsgf-tiny", "jsgf-mmap"};
@@ -236,6 +344,13 @@ int main(int argc, char **argv)
             return 1;
         }
         vt_tts_close(ops, model, ctx);
+    }
+    if (argc > 1 && strcmp(argv[1], "sessions") == 0) {
+        int ns = argc > 2 ? atoi(argv[2]) : 16;
+        int rc = sessions(ns < 2 ? 2 : ns, pcm[1], n[1]);
+        free(pcm[0]);
+        free(pcm[1]);
+        return rc;
     }
     printf("| decoder | MiB added by the first | MiB per additional (median of 3) | ps_init ms "
            "(median of %d) | CPU s per s of speech | heard |\n| --- | ---: | ---: | ---: | ---: "

@@ -133,6 +133,10 @@ typedef struct vt_kws_ops {
     int (*reset)(void *ctx);
     /* Returns 1 and fills hit when a keyword was spotted in this audio, 0 if not. */
     int (*feed)(void *ctx, const int16_t *pcm, size_t n, vt_kws_hit *hit);
+    /* Optional (NULL: nothing to do). Not listening until the next reset:
+     * the engine may free what listening holds (pocketsphinx gives its
+     * decoder back to the pool). */
+    void (*pause)(void *ctx);
 } vt_kws_ops;
 
 /* ---- text-to-speech: streaming chunks with word timings ---------------- */

@@ -217,8 +217,9 @@ static int speech_run(vt_exec_job *job, void *arg, const volatile int *abort)
     for (vt__sop *o = j->ops; o && !*abort; o = o->next) {
         switch (o->kind) {
         case SOP_OPEN:
-            if (!s->speech_opened)
-                speech_open(s, job);
+            if (!s->speech_opened && speech_open(s, job) == 0 && s->kws && !s->kws_on &&
+                s->kws->pause)
+                s->kws->pause(s->kws_ctx); /* listens from the first SOP_KWS on */
             break;
         case SOP_AUDIO: {
             ring_push(s, o->pcm, o->n);
@@ -284,6 +285,8 @@ static int speech_run(vt_exec_job *job, void *arg, const volatile int *abort)
         case SOP_KWS:
             if (o->flag && !s->kws_on && s->kws)
                 s->kws->reset(s->kws_ctx);
+            else if (!o->flag && s->kws_on && s->kws && s->kws->pause)
+                s->kws->pause(s->kws_ctx); /* its decoder back to the pool */
             s->kws_on = o->flag;
             break;
         }

@@ -132,10 +132,31 @@ int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, s
          * goes on with typed messages */
         rt->stt_ops = vt_stt_find(rt->stt);
         rt->kws_ops = vt_kws_find(rt->stt);
-        if (rt->stt_ops->load(NULL, 0, &rt->stt_model, rt->speech_err, sizeof rt->speech_err) ||
-            rt->kws_ops->load(NULL, 0, &rt->kws_model, rt->speech_err, sizeof rt->speech_err)) {
+        /* the pool of decoders lent per utterance (stt_pocketsphinx.c): one
+         * spare always made, those idle a minute beyond it freed; options
+         * stt_decoders, stt_spare, stt_idle_ms */
+        vt_opt po[3] = {{"decoders", "1"}, {"spare", "1"}, {"idle_ms", "60000"}};
+        for (size_t i = 0; i < rt->n_speech_opts; i++)
+            for (size_t k = 0; k < 3; k++)
+                if (strncmp(rt->speech_opts[i].key, "stt_", 4) == 0 &&
+                    strcmp(rt->speech_opts[i].key + 4, po[k].key) == 0)
+                    po[k].value = rt->speech_opts[i].value;
+        if (rt->stt_ops->load(po, 3, &rt->stt_model, rt->speech_err, sizeof rt->speech_err) ||
+            rt->kws_ops->load(po + 2, 1, &rt->kws_model, rt->speech_err,
+                              sizeof rt->speech_err)) {
             if (!rt->speech_err[0])
                 snprintf(rt->speech_err, sizeof rt->speech_err, "the models did not load");
+        } else if (rt->cfg.core.n_commands > 0) {
+            /* one spotter for the usual command words made now (and its
+             * warm-up decoded): a new session's is then lent at once */
+            vt_keyword kw[VT_MAX_COMMANDS];
+            void *kctx = NULL;
+            char ke[256];
+            for (int i = 0; i < rt->cfg.core.n_commands; i++)
+                kw[i] = (vt_keyword){rt->cfg.core.commands[i], 0};
+            if (rt->kws_ops->create(rt->kws_model, NULL, 0, kw, (size_t)rt->cfg.core.n_commands,
+                                    &kctx, ke, sizeof ke) == 0)
+                rt->kws_ops->destroy(kctx);
         }
     }
 
@@ -436,5 +457,15 @@ int vt_session_create(vt_runtime *rt, const vt_session_options *o, const vt_sess
         return rc;
     }
     rt->n_sessions++;
+    return 0;
+}
+
+int vt_runtime_decoders(vt_runtime *rt, struct vt_ps_pool_info *stt, struct vt_ps_pool_info *kws)
+{
+    if (!rt || !rt->stt_model || !rt->kws_model || rt->stt_ops != &vt_stt_pocketsphinx ||
+        rt->kws_ops != &vt_kws_pocketsphinx)
+        return VT_ENOTFOUND;
+    vt_stt_pocketsphinx_pool(rt->stt_model, stt);
+    vt_kws_pocketsphinx_pool(rt->kws_model, kws);
     return 0;
 }

@@ -89,6 +89,11 @@ const vt_runtime_config *vt_runtime_get_config(const vt_runtime *rt);
 /* Jobs in the cpu and io pools (queued, running or awaiting drain), for
  * metrics; either pointer may be NULL. */
 void vt_runtime_queue_depths(vt_runtime *rt, int *cpu, int *io);
+/* The pocketsphinx recogniser's and spotter's decoder pools, for metrics;
+ * VT_ENOTFOUND when the runtime has no pocketsphinx models. */
+struct vt_ps_pool_info;
+int vt_runtime_decoders(vt_runtime *rt, struct vt_ps_pool_info *stt,
+                        struct vt_ps_pool_info *kws);
 
 /* What a session tells its transport. Called on the loop thread, from
  * inside vt_session_* and vt_runtime_drain calls. */

@@ -231,7 +231,7 @@ static int kws_feed(void *ctx, const int16_t *pcm, size_t n, vt_kws_hit *hit)
 }
 
 static const vt_kws_ops k_sim_kws = {"sim", sim_load, sim_unload, kws_create, stt_destroy,
-                                     kws_reset, kws_feed};
+                                     kws_reset, kws_feed, NULL};
 
 /* ---- scripted synthesis ------------------------------------------------------ */
 
@@ -394,6 +394,13 @@ static int timed_kws_reset(void *ctx)
     return t->in.kws->reset(t->ctx);
 }
 
+static void timed_kws_pause(void *ctx)
+{
+    timed *t = ctx;
+    if (t->in.kws->pause)
+        t->in.kws->pause(t->ctx);
+}
+
 static int timed_kws_feed(void *ctx, const int16_t *pcm, size_t n, vt_kws_hit *hit)
 {
     timed *t = ctx;
@@ -417,7 +424,8 @@ static void timed_kws_destroy(void *ctx)
 }
 
 static const vt_kws_ops k_timed_kws = {"timed", sim_load, sim_unload, kws_create,
-                                       timed_kws_destroy, timed_kws_reset, timed_kws_feed};
+                                       timed_kws_destroy, timed_kws_reset, timed_kws_feed,
+                                       timed_kws_pause};
 
 /* Synthesis: the first chunk after tts.first_chunk_ms, then each chunk's
  * audio at the real-time factor tts.rtf. */

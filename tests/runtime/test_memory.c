@@ -3,9 +3,10 @@
  * closed on one runtime, as a server serves learner after learner
  * (tests/support/rounds.c). Typed rounds send a question as text; spoken
  * rounds stream a question spoken by flite in real time (the decoders
- * load and recognise). After each round, once every session's memory is
- * released, the process's resident memory (VmRSS) must come back: within
- * 50 MB of the idle runtime's, and no more than VT_MEM_ROUND_MB above the
+ * are lent from the pool and recognise). After each round, once every
+ * session's memory is released and the pool has freed its idle decoders,
+ * the process's resident memory (VmRSS) must come back: within 50 MB of the
+ * idle runtime's (which holds the one decoder the pool always keeps), and no more than VT_MEM_ROUND_MB above the
  * level after the first round of the same kind; a session that only types
  * loads no decoder. bench/bench_memory runs the same rounds for 10, 25 and
  * 50 sessions (docs/BENCHMARKS.md).
@@ -25,7 +26,11 @@
 
 #define N_SESS 4
 #define ROUNDS 4
-#define VT_MEM_ROUND_MB 16.0   /* allowed growth over the first round's level */
+/* allowed growth over the first round's level: a leaked decoder is 91 MB,
+ * a leaked typed session's state a few; decoders made and freed on
+ * different threads each round leave some 10-20 MB of glibc arena
+ * fragmentation that comes and goes from round to round */
+#define VT_MEM_ROUND_MB 32.0
 
 /* AddressSanitizer keeps freed memory in quarantine and adds shadow memory:
  * resident memory says nothing there, and decoding is several times
@@ -50,7 +55,15 @@ static void memory_comes_back_round_after_round(void **st)
     assert_int_equal(vt_test_speech("slt", "what is seven times eight", &q, &qn), 0);
     vt_rounds *r = NULL;
     char err[512];
-    assert_int_equal(vt_rounds_create(q, qn, &r, err, sizeof err), 0);
+    /* decoders are lent per utterance from a pool that frees those left
+     * idle (stt_pocketsphinx.c): a server's default is a minute, here
+     * 300 ms, so that a round's decoders are gone when it is measured */
+    vt_runtime_config rc;
+    vt_runtime_config_default(&rc);
+    rc.brain_opts[0] = (vt_opt){"db", "none"};
+    rc.brain_opts[1] = (vt_opt){"stt_idle_ms", "300"};
+    rc.n_brain_opts = 2;
+    assert_int_equal(vt_rounds_create_with(&rc, q, qn, &r, err, sizeof err), 0);
     double idle = vt_test_rss_mb();
     printf("memory: idle runtime %.1f MB; %d sessions a round\n", idle, N_SESS);
     for (int spoken = 0; spoken <= 1; spoken++) {
@@ -66,9 +79,9 @@ static void memory_comes_back_round_after_round(void **st)
             if (m - first > worst)
                 worst = m - first;
             printf("memory: %s round %d: %d of %d done, RSS open %.1f MB (idle + %.1f), "
-                   "after close %.1f MB (idle + %.1f)\n",
+                   "after close %.1f MB (idle + %.1f), %d decoder(s) left\n",
                    spoken ? "spoken" : "typed", k + 1, res.done, N_SESS, res.open_mb,
-                   res.open_mb - idle, m, m - idle);
+                   res.open_mb - idle, m, m - idle, res.decoders_after);
             if (!RSS_MEANINGFUL)
                 continue;
             if (!spoken) /* no decoder is loaded for a session that only types */

@@ -22,15 +22,17 @@
  *
  * MODELS AND SESSIONS: every engine has load(opts) -> model, once per
  * process, and create(model, opts) -> ctx, once per session (engine.h). What
- * each model holds: pocketsphinx the resolved, checked model paths and the
- * decoder configuration (each decoder still loads its own acoustic and
- * language model: see stt_pocketsphinx.c for why the language model is not
- * shared); flite the registered voice; espeak-ng the initialised library and
+ * each model holds: pocketsphinx the resolved, checked model paths, the
+ * decoder configuration and a pool of decoders lent to sessions per
+ * utterance (ps_pool.h; each decoder loads its own acoustic and language
+ * model: see stt_pocketsphinx.c for why the language model is not shared); flite the registered voice; espeak-ng the initialised library and
  * the checked voice; the fakes their script. Models are read-only after
  * load (engine.h's rule).
  *
  * THREAD SAFETY: one ctx is used by one thread at a time. Different ctxs may
- * be used on different threads: pocketsphinx decoders are independent; flite
+ * be used on different threads: pocketsphinx decoders are independent, and
+ * a lent one is used by one ctx between take and give (the pool's mutex
+ * orders one borrower's last use before the next one's first); flite
  * and espeak-ng keep process-global state, so their synthesis is serialised
  * by one lock per library (synthesis runs at 1/100 of real time or faster, so
  * the lock is held briefly; an abort is honoured at the next chunk).
@@ -55,15 +57,29 @@ extern "C" {
 #endif
 
 /* ---- the engines ------------------------------------------------------ */
-/* Speech-to-text on pocketsphinx. Options (vt_opt keys), read by load:
+/* Speech-to-text on pocketsphinx. Sessions do not own a decoder: the
+ * model keeps a pool of warm decoders and lends one per utterance (begin ..
+ * end), carrying each session's cepstral mean from one to the next
+ * (ps_pool.h), so memory follows the utterances in progress, not the
+ * sessions, and a new session is ready at once. Options (vt_opt keys),
+ * read by load:
  *   modeldir  folder holding en-us/ (default: pkg-config's modeldir, baked
  *             in at build time)
  *   hmm, lm, dict   acoustic model folder, language model, dictionary
+ *   decoders  decoders made at load (default 1; at least one, which checks
+ *             the models); more are made when more utterances are in
+ *             progress at once, and kept (see idle_ms)
+ *   spare     idle decoders kept ready by a thread of the pool (default 0;
+ *             `serve` uses 1), so a burst of new speakers rarely waits for
+ *             one to be made (510 ms)
+ *   idle_ms   a decoder idle this long is freed, beyond the first
+ *             max(decoders, spare) (default 0: never; `serve` uses 60000):
+ *             memory comes back after a burst of speakers
  *   vad, jsgf (below); read by create:
- *   warmup    "1": decode a short synthesized phrase at create (about
- *             0.5 s) to start cepstral mean normalisation from speech;
+ *   warmup    "1": the session starts from the cepstral mean a short
+ *             synthesized phrase leaves (decoded once per model);
  *             "0" (default: no gain measured on test speech, see
- *             docs/SPEECH.md). The decoder stays warm across utterances.
+ *             docs/SPEECH.md). A session stays adapted across utterances.
  *   vad       "0" (default): frame times are real time from begin();
  *             "1": pocketsphinx drops silence and tracks speech itself
  *             (see vt_stt_pocketsphinx_in_speech), used by `transcribe`
@@ -73,8 +89,10 @@ extern const vt_stt_ops vt_stt_pocketsphinx;
  * dict as above; kws_delay (frames, default 1: detection ~0-100 ms after the
  * word). Read by create, with the keyword list: warmup (default 1, as for
  * STT; thresholds were measured with it); "kws.WORD"=threshold overrides
- * the threshold given in the keyword list. A keyword threshold <= 0 means
- * "use vt_kws_default_threshold(word)". */
+ * the threshold given in the keyword list; idle_ms as above (load). A
+ * keyword threshold <= 0 means
+ * "use vt_kws_default_threshold(word)". Its decoders are lent too, one per
+ * keyword list, from reset() to pause(). */
 extern const vt_kws_ops vt_kws_pocketsphinx;
 /* flite. Options: load reads voice = slt | rms | awb | kal16 (default
  * VT_TTS_DEFAULT_VOICE); create reads chunk_ms (default 40) and
@@ -180,6 +198,17 @@ int vt_stt_pocketsphinx_info(void *ctx, vt_stt_ps_info *out);
  * "where", "can", ... among its first two words, absent from the
  * grammar's). 1: the grammar's text, 0: the LM's. */
 int vt_stt_pocketsphinx_choose(const vt_stt_ps_info *i, int slack, int max_words);
+
+/* A pocketsphinx model's pool of decoders (for /metrics and the benches). */
+typedef struct vt_ps_pool_info {
+    size_t decoders;            /* alive */
+    size_t lent;                /* in use now */
+    size_t peak;                /* most in use at once */
+    uint64_t made, lends;
+    uint64_t made_on_demand;    /* lends that waited for a decoder to be made */
+} vt_ps_pool_info;
+int vt_stt_pocketsphinx_pool(void *model, vt_ps_pool_info *out);
+int vt_kws_pocketsphinx_pool(void *model, vt_ps_pool_info *out);
 
 /* 1 while pocketsphinx's voice activity detector hears speech (only with
  * option vad=1), 0 otherwise, < 0 on error. */

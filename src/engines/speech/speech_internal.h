@@ -94,8 +94,9 @@ struct ps_decoder_s;
  * the utterance's audio kept for the grammar pass, and the last decision. */
 typedef struct vt__ps_expect {
     char lm_search[64];          /* the n-gram search to come back to */
-    int set;                     /* a grammar of answers is in place */
-    unsigned long hash;          /* of the phrases it was built from */
+    int set;                     /* a grammar of answers is built */
+    unsigned long hash;          /* of the phrases it was built from (never 0) */
+    char *grammar;               /* its JSGF text, put into a decoder by apply */
     char answers[VT__EXPECT_MAX][VT_EXPECTED_PHRASE_MAX]; /* in the grammar */
     size_t n_answers;
     int16_t *pcm;                /* this utterance's audio, up to cap */
@@ -114,6 +115,10 @@ int vt__ps_expect_init(vt__ps_expect *e, struct ps_decoder_s *ps, int slack, int
 void vt__ps_expect_free(vt__ps_expect *e);
 int vt__ps_expect_set(vt__ps_expect *e, struct ps_decoder_s *ps, const char *const *answers,
                       size_t n_answers, const char *const *commands, size_t n_commands);
+/* Puts the grammar into the decoder (its expect search) unless the
+ * decoder's grammar hash says it holds it already; sets that hash. */
+int vt__ps_expect_apply(vt__ps_expect *e, struct ps_decoder_s *ps,
+                        unsigned long *decoder_grammar);
 void vt__ps_expect_begin(vt__ps_expect *e);
 void vt__ps_expect_feed(vt__ps_expect *e, const int16_t *pcm, size_t n);
 /* After the n-gram pass ended (its result in out, its CPU time lm_cpu_s):

@@ -1,6 +1,7 @@
 /*
- * Recognition biased to what the lesson expects, in the session's one
- * pocketsphinx decoder (the expect op of vt_stt_pocketsphinx).
+ * Recognition biased to what the lesson expects, in the pocketsphinx
+ * decoder a session has borrowed for the utterance (the expect op of
+ * vt_stt_pocketsphinx).
  *
  * DESIGN
  * The decoder keeps two named searches: its n-gram language model (the
@@ -25,8 +26,11 @@
  * a rare answer. Re-decoding the short utterance costs little and decides
  * with both hypotheses in hand.
  *
- * The grammar is rebuilt only when the phrases change (a hash of them);
- * answers with a word missing from the dictionary are left out. Switching
+ * The grammar's text is rebuilt only when the phrases change (a hash of
+ * them) and kept in the session; a decoder remembers the hash of the
+ * grammar in its search, so a lent decoder gets the session's grammar only
+ * when it holds another (vt__ps_expect_apply). Answers with a word missing
+ * from the dictionary are left out. Switching
  * searches happens between utterances only, as pocketsphinx requires.
  */
 #include "engines/speech/speech_internal.h"
@@ -185,6 +189,8 @@ void vt__ps_expect_free(vt__ps_expect *e)
 {
     free(e->pcm);
     e->pcm = NULL;
+    free(e->grammar);
+    e->grammar = NULL;
 }
 
 /* ps_set_jsgf_string() as Debian's pocketsphinx does it, but freeing the
@@ -223,7 +229,7 @@ int vt__ps_expect_set(vt__ps_expect *e, ps_decoder_t *ps, const char *const *ans
         e->hash = 0;
         return 0;
     }
-    if (e->set && e->hash == h)
+    if (e->set && e->hash == (h | 1))
         return 0;
     e->set = 0;
     if (!e->pcm && !(e->pcm = malloc(e->cap * sizeof *e->pcm)))
@@ -291,12 +297,21 @@ int vt__ps_expect_set(vt__ps_expect *e, ps_decoder_t *ps, const char *const *ans
     }
     snprintf(g + len, cap - len, "public <utt> = [<hes>] [<pre>] <ans> [<post>]%s;\n",
              n_cmd ? " | [<hes>] <cmd>" : "");
-    int rc = set_grammar(ps, g);
-    free(g);
-    if (rc < 0)
-        return VT_EINVAL;
+    free(e->grammar);
+    e->grammar = g;
     e->set = 1;
-    e->hash = h;
+    e->hash = h | 1; /* never 0: a decoder's "no grammar" */
+    return 0;
+}
+
+int vt__ps_expect_apply(vt__ps_expect *e, ps_decoder_t *ps, unsigned long *decoder_grammar)
+{
+    if (!e->set || *decoder_grammar == e->hash)
+        return 0;
+    *decoder_grammar = 0;
+    if (set_grammar(ps, e->grammar) < 0)
+        return VT_EINVAL; /* no grammar pass for this utterance: the LM's text stands */
+    *decoder_grammar = e->hash;
     return 0;
 }
 

@@ -3,23 +3,31 @@
  * pocketsphinx-en-us models), streaming, one decoder per session.
  *
  * DESIGN
- * STT: the decoder is created once and kept warm. begin() restarts the
- * stream (frame counter back to 0, so segment frames are 10 ms steps from
- * the utterance start) and the utterance; feed() decodes as audio arrives;
- * partial() is ps_get_hyp (a cheap backtrace); end() gives the final text
- * with word times, fillers and "(2)" suffixes removed. Cepstral mean
- * normalisation adapts over the audio a decoder hears, which is why each
- * session keeps its own decoder for its whole life instead of creating one
- * per utterance. Option warmup=1 also decodes a short phrase synthesized
- * with flite at create; measured on flite test speech it did not improve
- * the first utterance (16 % vs 19 % word errors, bench_speech) and costs
- * about 0.5 s, so it is off by default for STT; the keyword spotter, whose
- * thresholds were measured warmed up, keeps it on. By default pocketsphinx's silence removal is off so that word
+ * DECODERS ARE LENT, NOT OWNED (ps_pool.c): the model keeps a pool of warm
+ * decoders; a session borrows one for an utterance (expect/begin .. end)
+ * and gives it back, its cepstral mean saved into the session and put into
+ * the next decoder it borrows, so it hears as on a decoder of its own
+ * (test_speech_decoders). A person talks a fraction of the time, so the
+ * decoders are as many as utterances in progress at once: a session open
+ * and listening costs no decoder (0.5 MiB, bench_share sessions) and is
+ * ready at once, where a decoder of its own cost 91 MiB and 510 ms.
+ *
+ * STT: begin() restarts the stream (frame counter back to 0, so segment
+ * frames are 10 ms steps from the utterance start) and the utterance;
+ * feed() decodes as audio arrives; partial() is ps_get_hyp (a cheap
+ * backtrace); end() gives the final text with word times, fillers and
+ * "(2)" suffixes removed. Option warmup=1 starts a session from the mean a
+ * short phrase synthesized with flite leaves (decoded once per model);
+ * measured on flite test speech it did not improve the first utterance
+ * (16 % vs 19 % word errors, bench_speech), so it is off by default for
+ * STT; the keyword spotter, whose thresholds were measured warmed up, keeps
+ * it on. By default pocketsphinx's silence removal is off so that word
  * times are wall-clock times (the core runs its own VAD); `transcribe` turns
  * it on (vad=1) and segments a file with ps_get_in_speech.
  *
- * KWS: a second decoder in keyword mode (acoustic model + dictionary, no
- * language model). Its dictionary is only the command words' lines, taken
+ * KWS: a decoder in keyword mode (acoustic model + dictionary, no
+ * language model), lent per keyword list from reset() to pause() (the
+ * runtime pauses it while the tutor is silent). Its dictionary is only the command words' lines, taken
  * from the full dictionary that kws_load reads once (ps_dict.c): 5.5 MiB and
  * 9 ms of ps_init per session instead of 27 MiB and 99 ms (bench_share);
  * option kws_dict=full gives it the whole file as before. Its warm-up phrase
@@ -28,20 +36,20 @@
  * within 20 ms; after a hit the utterance restarts so one word is reported
  * once. Segment times are unreliable in this mode; we count samples.
  *
- * MODEL VS DECODER: load() resolves and checks the model paths and reads
- * the options that shape a decoder's configuration (modeldir, hmm, lm, dict,
- * jsgf, vad; kws_delay); that model is immutable afterwards, and create()
- * builds each decoder from it with its own cmd_ln_t (ps_init writes into the
- * configuration it is given, so one shared cmd_ln_t would be written by
- * concurrent creates). The n-gram language model is NOT shared, although
- * pocketsphinx allows it (ngram_model_read once, ps_set_lm per decoder: a
- * second decoder then adds 58.3 MiB resident instead of 91.2 MiB,
- * bench_lm_share): sphinxbase's trie language model keeps a scoring
- * cache inside the model (the last history and its backoffs), written on
- * every lookup, so decoders on different worker threads sharing one race:
- * two threads decoding at once 40 times gave 7 of 80 hypotheses different
- * from the steady result with a shared model, 0 of 80 with their own
- * (bench_lm_share, docs/SPEECH.md). A lock around decoding would serialise every session.
+ * MODEL VS DECODER: load() resolves and checks the model paths, reads the
+ * options that shape a decoder's configuration (modeldir, hmm, lm, dict,
+ * jsgf, vad; kws_delay) and the pool's (decoders, spare, idle_ms), and makes
+ * the first decoder; each decoder has its own cmd_ln_t (ps_init writes into
+ * the configuration it is given). The n-gram language model is NOT shared
+ * between decoders, although pocketsphinx allows it (ngram_model_read
+ * once, ps_set_lm per decoder: a decoder then adds 58.3 MiB instead of 91.2
+ * MiB, bench_share): sphinxbase's trie language model keeps a scoring cache
+ * inside the model (the last history and its backoffs), written on every
+ * lookup, so decoders on different worker threads sharing one race (4-7 of
+ * 80 hypotheses differ, bench_lm_share). Serialising every call on the
+ * decoders of one model makes it exact (0 of 264 differ: bench_lm_share
+ * --locked) but also serialises their acoustic scoring; with decoders lent
+ * per utterance the saving is per concurrent utterance, not per session.
  *
  * Missing model files are reported by path, with the package to install,
  * at load(). pocketsphinx's log goes nowhere (err_set_logfp(NULL),
@@ -50,6 +58,7 @@
 #include "engines/speech/speech.h"
 #include "engines/speech/speech_internal.h"
 #include "engines/speech/ps_dict.h"
+#include "engines/speech/ps_pool.h"
 #include <pocketsphinx.h>
 #include <ckd_alloc.h>
 #include <err.h>
@@ -135,11 +144,23 @@ static int resolve_paths(const vt_opt *opts, size_t n, int need_lm, ps_paths *p,
 
 /* ---- speech-to-text ---------------------------------------------------- */
 
-typedef struct ps_stt {
-    ps_decoder_t *ps;
-    cmd_ln_t *config;
-    int in_utt;
+/* What every STT decoder of a process shares: the checked paths, the
+ * decoder configuration and the pool of decoders lent per utterance. */
+typedef struct ps_stt_model {
+    ps_paths p;
+    char jsgf[512];          /* "" : the n-gram language model p.lm */
     int vad;
+    vt__ps_pool pool;
+    pthread_mutex_t warm_mu; /* the warm-up CMN, made once when a session asks */
+    int warm_done;
+    vt__ps_cmn warm;
+} ps_stt_model;
+
+typedef struct ps_stt {
+    ps_stt_model *m;
+    vt__ps_slot *slot;       /* lent from the pool for the utterance in progress */
+    vt__ps_cmn cmn;          /* this session's cepstral mean between utterances */
+    int in_utt;
     double utt_cpu_s;        /* thread CPU spent on this utterance's n-gram pass */
     vt__ps_expect ex;        /* the expected answers' grammar (stt_expect.c) */
 } ps_stt;
@@ -149,16 +170,40 @@ static int is_filler(const char *w)
     return w[0] == '<' || w[0] == '[' || w[0] == '+' || strcmp(w, "(NULL)") == 0;
 }
 
+/* Borrow a decoder for this session: its cepstral mean goes in. */
+static int stt_borrow(ps_stt *s)
+{
+    if (s->slot)
+        return 0;
+    char err[256];
+    int rc = VT_ENOMEM;
+    s->slot = vt__ps_pool_take(&s->m->pool, 0, NULL, &rc, err, sizeof err);
+    if (!s->slot)
+        return rc;
+    vt__ps_cmn_load(s->slot->ps, s->cmn.set ? &s->cmn : &s->slot->fresh);
+    return 0;
+}
+
+/* Give it back, keeping what it adapted to. */
+static void stt_return(ps_stt *s)
+{
+    if (!s->slot)
+        return;
+    if (s->in_utt)
+        ps_end_utt(s->slot->ps);
+    s->in_utt = 0;
+    vt__ps_cmn_save(s->slot->ps, &s->cmn);
+    vt__ps_pool_give(&s->m->pool, s->slot);
+    s->slot = NULL;
+}
+
 static void stt_destroy(void *ctx)
 {
     ps_stt *s = ctx;
     if (!s)
         return;
+    stt_return(s);
     vt__ps_expect_free(&s->ex);
-    if (s->ps)
-        ps_free(s->ps);
-    if (s->config)
-        cmd_ln_free_r(s->config);
     free(s);
 }
 
@@ -168,9 +213,14 @@ static int stt_begin(void *ctx)
     if (!s)
         return VT_EINVAL;
     if (s->in_utt)
-        ps_end_utt(s->ps);
+        ps_end_utt(s->slot->ps);
     s->in_utt = 0;
-    if (ps_start_stream(s->ps) < 0 || ps_start_utt(s->ps) < 0)
+    int rc = stt_borrow(s);
+    if (rc)
+        return rc;
+    ps_decoder_t *ps = s->slot->ps;
+    vt__ps_expect_apply(&s->ex, ps, &s->slot->grammar);
+    if (ps_start_stream(ps) < 0 || ps_start_utt(ps) < 0)
         return VT_EIO;
     s->in_utt = 1;
     s->utt_cpu_s = 0;
@@ -186,7 +236,7 @@ static int stt_feed(void *ctx, const int16_t *pcm, size_t n)
     if (!s->in_utt)
         return VT_ESTATE;
     double t0 = vt__thread_cpu_s();
-    if (n && ps_process_raw(s->ps, pcm, n, FALSE, FALSE) < 0)
+    if (n && ps_process_raw(s->slot->ps, pcm, n, FALSE, FALSE) < 0)
         return VT_EIO;
     s->utt_cpu_s += vt__thread_cpu_s() - t0;
     vt__ps_expect_feed(&s->ex, pcm, n);
@@ -201,7 +251,7 @@ static int stt_partial(void *ctx, char *buf, size_t cap)
     buf[0] = '\0';
     if (!s->in_utt)
         return 0;
-    const char *hyp = ps_get_hyp(s->ps, NULL);
+    const char *hyp = ps_get_hyp(s->slot->ps, NULL);
     if (!hyp)
         return 0;
     snprintf(buf, cap, "%s", hyp);
@@ -217,12 +267,15 @@ static int stt_end(void *ctx, vt_stt_result *out)
     if (!s->in_utt)
         return VT_ESTATE;
     s->in_utt = 0;
+    ps_decoder_t *ps = s->slot->ps;
     double t0 = vt__thread_cpu_s();
-    if (ps_end_utt(s->ps) < 0)
-        return VT_EIO;
-    vt__ps_result(s->ps, out);
-    vt__ps_expect_end(&s->ex, s->ps, out, s->utt_cpu_s + vt__thread_cpu_s() - t0);
-    return 0;
+    int rc = ps_end_utt(ps) < 0 ? VT_EIO : 0;
+    if (!rc) {
+        vt__ps_result(ps, out);
+        vt__ps_expect_end(&s->ex, ps, out, s->utt_cpu_s + vt__thread_cpu_s() - t0);
+    }
+    stt_return(s);
+    return rc;
 }
 
 static int stt_expect(void *ctx, const char *const *answers, size_t n_answers,
@@ -233,7 +286,17 @@ static int stt_expect(void *ctx, const char *const *answers, size_t n_answers,
         return VT_EINVAL;
     if (s->in_utt)
         return VT_ESTATE; /* pocketsphinx changes searches between utterances only */
-    return vt__ps_expect_set(&s->ex, s->ps, answers, n_answers, commands, n_commands);
+    if (n_answers == 0)
+        return vt__ps_expect_set(&s->ex, NULL, answers, 0, commands, n_commands);
+    /* the grammar is spelled with a decoder's dictionary: borrow the one the
+     * next utterance will use (begin follows; end gives it back) */
+    int rc = stt_borrow(s);
+    if (rc)
+        return rc;
+    rc = vt__ps_expect_set(&s->ex, s->slot->ps, answers, n_answers, commands, n_commands);
+    if (!rc)
+        rc = vt__ps_expect_apply(&s->ex, s->slot->ps, &s->slot->grammar);
+    return rc;
 }
 
 int vt_stt_pocketsphinx_info(void *ctx, vt_stt_ps_info *out)
@@ -320,12 +383,37 @@ static void warm_up(ps_decoder_t *ps)
     free(pcm);
 }
 
-/* What every STT decoder of a process shares: immutable after stt_load. */
-typedef struct ps_stt_model {
-    ps_paths p;
-    char jsgf[512];          /* "" : the n-gram language model p.lm */
-    int vad;
-} ps_stt_model;
+/* One decoder of the pool (ps_pool.h): the configuration every decoder of
+ * the model has. */
+static vt__ps_slot *stt_make(void *ud, unsigned long key, const void *arg, int *rc,
+                             char *err, size_t errlen)
+{
+    const ps_stt_model *m = ud;
+    (void)key;
+    (void)arg;
+    vt__ps_slot *slot = calloc(1, sizeof *slot);
+    if (!slot) {
+        snprintf(err, errlen, "pocketsphinx: out of memory");
+        *rc = VT_ENOMEM;
+        return NULL;
+    }
+    const char *jsgf = m->jsgf[0] ? m->jsgf : NULL;
+    slot->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", m->p.hmm, "-dict", m->p.dict,
+                               jsgf ? "-jsgf" : "-lm", jsgf ? jsgf : m->p.lm,
+                               "-remove_silence", m->vad ? "yes" : "no", NULL);
+    if (slot->config)
+        slot->ps = ps_init(slot->config);
+    if (!slot->ps) {
+        snprintf(err, errlen, "pocketsphinx could not load its models (hmm %s, %s %s, dict %s); "
+                 "reinstall them with `%s`", m->p.hmm, jsgf ? "jsgf" : "lm",
+                 jsgf ? jsgf : m->p.lm, m->p.dict, PS_INSTALL_HINT);
+        vt__ps_slot_free(slot);
+        *rc = VT_ENOTFOUND;
+        return NULL;
+    }
+    vt__ps_cmn_save(slot->ps, &slot->fresh);
+    return slot;
+}
 
 static int stt_load(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
 {
@@ -337,8 +425,11 @@ static int stt_load(const vt_opt *opts, size_t n_opts, void **out, char *err, si
         return rc;
     if (jsgf && (rc = check_path("jsgf", jsgf, err, errlen)) != 0)
         return rc;
-    int vad = 0;
-    if ((rc = vt__opt_int(opts, n_opts, "vad", 0, 0, 1, &vad, err, errlen)) != 0)
+    int vad = 0, first = 1, spare = 0, idle_ms = 0;
+    if ((rc = vt__opt_int(opts, n_opts, "vad", 0, 0, 1, &vad, err, errlen)) != 0 ||
+        (rc = vt__opt_int(opts, n_opts, "decoders", 1, 1, 1024, &first, err, errlen)) != 0 ||
+        (rc = vt__opt_int(opts, n_opts, "spare", 0, 0, 64, &spare, err, errlen)) != 0 ||
+        (rc = vt__opt_int(opts, n_opts, "idle_ms", 0, 0, 86400000, &idle_ms, err, errlen)) != 0)
         return rc;
     ps_stt_model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -348,19 +439,55 @@ static int stt_load(const vt_opt *opts, size_t n_opts, void **out, char *err, si
     m->p = p;
     snprintf(m->jsgf, sizeof m->jsgf, "%s", jsgf ? jsgf : "");
     m->vad = vad;
+    pthread_mutex_init(&m->warm_mu, NULL);
+    vt__ps_pool_init(&m->pool, stt_make, m);
+    /* the first decoder now: the models are checked at load, and the first
+     * session is ready to hear at once */
+    if ((rc = vt__ps_pool_start(&m->pool, (size_t)first, (size_t)spare, idle_ms, err,
+                                errlen)) != 0) {
+        vt__ps_pool_destroy(&m->pool);
+        pthread_mutex_destroy(&m->warm_mu);
+        free(m);
+        return rc;
+    }
     *out = m;
     return 0;
 }
 
 static void stt_unload(void *model)
 {
-    free(model);
+    ps_stt_model *m = model;
+    if (!m)
+        return;
+    vt__ps_pool_destroy(&m->pool);
+    pthread_mutex_destroy(&m->warm_mu);
+    free(m);
+}
+
+/* The cepstral mean after the warm-up phrase, decoded once per model. */
+static void stt_warm_cmn(ps_stt_model *m, vt__ps_cmn *out)
+{
+    pthread_mutex_lock(&m->warm_mu);
+    if (!m->warm_done) {
+        char err[256];
+        int rc = 0;
+        vt__ps_slot *slot = vt__ps_pool_take(&m->pool, 0, NULL, &rc, err, sizeof err);
+        if (slot) {
+            vt__ps_cmn_load(slot->ps, &slot->fresh);
+            warm_up(slot->ps);
+            vt__ps_cmn_save(slot->ps, &m->warm);
+            vt__ps_pool_give(&m->pool, slot);
+        }
+        m->warm_done = 1;
+    }
+    *out = m->warm;
+    pthread_mutex_unlock(&m->warm_mu);
 }
 
 static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out, char *err,
                       size_t errlen)
 {
-    const ps_stt_model *m = model;
+    ps_stt_model *m = model;
     int warm = 0, rc = m ? vt__opt_int(opts, n_opts, "warmup", 0, 0, 1, &warm, err, errlen) : 0;
     int max_words = VT_PS_EXPECT_WORDS, max_ms = VT_PS_EXPECT_MS;
     int slack = VT_PS_EXPECT_SLACK;
@@ -379,24 +506,11 @@ static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out
     ps_stt *s = vt__ctx_new(m, sizeof *s, "pocketsphinx", &rc, err, errlen);
     if (!s)
         return rc;
-    const char *jsgf = m->jsgf[0] ? m->jsgf : NULL;
-    s->vad = m->vad;
-    s->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", m->p.hmm, "-dict", m->p.dict,
-                            jsgf ? "-jsgf" : "-lm", jsgf ? jsgf : m->p.lm,
-                            "-remove_silence", m->vad ? "yes" : "no", NULL);
-    if (s->config)
-        s->ps = ps_init(s->config);
-    if (!s->ps) {
-        snprintf(err, errlen, "pocketsphinx could not load its models (hmm %s, %s %s, dict %s); "
-                 "reinstall them with `%s`", m->p.hmm, jsgf ? "jsgf" : "lm",
-                 jsgf ? jsgf : m->p.lm, m->p.dict, PS_INSTALL_HINT);
-        stt_destroy(s);
-        return VT_ENOTFOUND;
-    }
-    vt__ps_expect_init(&s->ex, s->ps, slack, max_words, max_ms / 1000.0);
+    s->m = m;
+    vt__ps_expect_init(&s->ex, NULL, slack, max_words, max_ms / 1000.0);
     s->ex.weight = weight;
     if (warm)
-        warm_up(s->ps);
+        stt_warm_cmn(m, &s->cmn);
     *out = s;
     return 0;
 }
@@ -408,7 +522,27 @@ int vt_stt_pocketsphinx_in_speech(void *ctx)
         return VT_EINVAL;
     if (!s->in_utt)
         return 0;
-    return ps_get_in_speech(s->ps) ? 1 : 0;
+    return ps_get_in_speech(s->slot->ps) ? 1 : 0;
+}
+
+static void pool_info(vt__ps_pool *p, vt_ps_pool_info *out)
+{
+    vt__ps_pool_stats st;
+    vt__ps_pool_stats_get(p, &st);
+    out->decoders = st.total;
+    out->lent = st.lent;
+    out->peak = st.peak;
+    out->made = st.made;
+    out->lends = st.lends;
+    out->made_on_demand = st.waited;
+}
+
+int vt_stt_pocketsphinx_pool(void *model, vt_ps_pool_info *out)
+{
+    if (!model || !out)
+        return VT_EINVAL;
+    pool_info(&((ps_stt_model *)model)->pool, out);
+    return 0;
 }
 
 const vt_stt_ops vt_stt_pocketsphinx = {
@@ -447,23 +581,56 @@ double vt_kws_default_threshold(const char *word)
     return 1e-10; /* a middle value for a word nobody measured */
 }
 
+/* What every keyword decoder of a process shares: the checked paths, the
+ * indexed dictionary, the warm-up and the pool of decoders (one kind per
+ * keyword list). */
+typedef struct ps_kws_model {
+    ps_paths p;
+    int delay;               /* -kws_delay, frames */
+    vt__ps_dict *dict;       /* p.dict indexed; NULL: decoders read p.dict whole */
+    int16_t *warm_pcm;       /* the warm-up phrase, synthesized once (NULL: none) */
+    size_t warm_n;
+    vt__ps_pool pool;
+    pthread_mutex_t warm_mu; /* the cepstral mean after the warm-up, decoded once */
+    int warm_done;
+    vt__ps_cmn warm;
+} ps_kws_model;
+
+/* What a keyword decoder is made for: its lines of the keyword file. */
+typedef struct kws_spec {
+    char words[VT_MAX_COMMANDS][VT_MAX_COMMAND_LEN];   /* lower case */
+    double threshold[VT_MAX_COMMANDS];
+    size_t n;
+    int tiny;                /* a dictionary of the command words only */
+} kws_spec;
+
 typedef struct ps_kws {
-    ps_decoder_t *ps;
-    cmd_ln_t *config;
+    ps_kws_model *m;
+    kws_spec spec;
+    unsigned long key;       /* of spec: decoders made for it are lent to it */
+    vt__ps_slot *slot;       /* lent from reset() to pause() */
+    vt__ps_cmn cmn;          /* this session's cepstral mean while not listening */
     uint64_t fed;            /* samples since reset */
     int in_utt;
 } ps_kws;
 
-static void kws_destroy(void *ctx)
+static void kws_pause(void *ctx)
 {
     ps_kws *k = ctx;
-    if (!k)
+    if (!k || !k->slot)
         return;
-    if (k->ps)
-        ps_free(k->ps);
-    if (k->config)
-        cmd_ln_free_r(k->config);
-    free(k);
+    if (k->in_utt)
+        ps_end_utt(k->slot->ps);
+    k->in_utt = 0;
+    vt__ps_cmn_save(k->slot->ps, &k->cmn);
+    vt__ps_pool_give(&k->m->pool, k->slot);
+    k->slot = NULL;
+}
+
+static void kws_destroy(void *ctx)
+{
+    kws_pause(ctx);
+    free(ctx);
 }
 
 static int kws_reset(void *ctx)
@@ -472,10 +639,17 @@ static int kws_reset(void *ctx)
     if (!k)
         return VT_EINVAL;
     if (k->in_utt)
-        ps_end_utt(k->ps);
+        ps_end_utt(k->slot->ps);
     k->in_utt = 0;
     k->fed = 0;
-    if (ps_start_stream(k->ps) < 0 || ps_start_utt(k->ps) < 0)
+    if (!k->slot) {
+        char err[256];
+        int rc = VT_ENOMEM;
+        if (!(k->slot = vt__ps_pool_take(&k->m->pool, k->key, &k->spec, &rc, err, sizeof err)))
+            return rc;
+        vt__ps_cmn_load(k->slot->ps, k->cmn.set ? &k->cmn : &k->slot->fresh);
+    }
+    if (ps_start_stream(k->slot->ps) < 0 || ps_start_utt(k->slot->ps) < 0)
         return VT_EIO;
     k->in_utt = 1;
     return 0;
@@ -491,10 +665,10 @@ static int kws_feed(void *ctx, const int16_t *pcm, size_t n, vt_kws_hit *hit)
     int found = 0;
     for (size_t off = 0; off < n; off += KWS_PIECE) {
         size_t m = n - off < KWS_PIECE ? n - off : KWS_PIECE;
-        if (ps_process_raw(k->ps, pcm + off, m, FALSE, FALSE) < 0)
+        if (ps_process_raw(k->slot->ps, pcm + off, m, FALSE, FALSE) < 0)
             return VT_EIO;
         k->fed += m;
-        const char *hyp = ps_get_hyp(k->ps, NULL);
+        const char *hyp = ps_get_hyp(k->slot->ps, NULL);
         if (!hyp || !*hyp)
             continue;
         if (!found && hit) {
@@ -506,8 +680,8 @@ static int kws_feed(void *ctx, const int16_t *pcm, size_t n, vt_kws_hit *hit)
         }
         found = 1;
         /* restart so the same word is not reported again */
-        ps_end_utt(k->ps);
-        if (ps_start_utt(k->ps) < 0) {
+        ps_end_utt(k->slot->ps);
+        if (ps_start_utt(k->slot->ps) < 0) {
             k->in_utt = 0;
             return VT_EIO;
         }
@@ -543,14 +717,120 @@ static int kws_word(ps_decoder_t *ps, const char *word, char *out, size_t cap,
     return 0;
 }
 
-/* What every keyword decoder of a process shares: immutable after kws_load. */
-typedef struct ps_kws_model {
-    ps_paths p;
-    int delay;               /* -kws_delay, frames */
-    vt__ps_dict *dict;       /* p.dict indexed; NULL: decoders read p.dict whole */
-    int16_t *warm_pcm;       /* the warm-up phrase, synthesized once (NULL: none) */
-    size_t warm_n;
-} ps_kws_model;
+static unsigned long kws_key(const kws_spec *sp)
+{
+    unsigned long h = 5381u + (unsigned long)sp->tiny;
+    for (size_t i = 0; i < sp->n; i++) {
+        char line[VT_MAX_COMMAND_LEN + 32];
+        snprintf(line, sizeof line, "%s /%g/;", sp->words[i], sp->threshold[i]);
+        for (const char *c = line; *c; c++)
+            h = h * 33u + (unsigned char)*c;
+    }
+    return h | 1; /* never 0, the STT pool's key */
+}
+
+/* One keyword decoder for the spec (the pool's make): its dictionary (the
+ * command words' lines, or the whole file), the keyword file, the search. */
+static vt__ps_slot *kws_make(void *ud, unsigned long key, const void *arg, int *rc_out,
+                             char *err, size_t errlen)
+{
+    const ps_kws_model *m = ud;
+    const kws_spec *sp = arg;
+    const ps_paths *pp = &m->p;
+    if (!sp) {
+        snprintf(err, errlen, "keyword spotting: no keyword list");
+        *rc_out = VT_EINVAL;
+        return NULL;
+    }
+    char delay_s[16];
+    snprintf(delay_s, sizeof delay_s, "%d", m->delay);
+    vt__ps_slot *slot = calloc(1, sizeof *slot);
+    char path[] = "/tmp/voicetutor-kws-XXXXXX";
+    char dpath[64] = "";
+    int fd = -1, have_file = 0, rc = 0;
+    FILE *f = NULL;
+    if (!slot) {
+        snprintf(err, errlen, "keyword spotting: out of memory");
+        *rc_out = VT_ENOMEM;
+        return NULL;
+    }
+    slot->key = key;
+    if (m->dict && sp->tiny) {
+        /* only the command words' pronunciations: 5 MiB and 9 ms, not 27 and 99
+         * (option kws_tiny_dict=0: the full dictionary) */
+        const char *words[VT_MAX_COMMANDS];
+        for (size_t i = 0; i < sp->n; i++)
+            words[i] = sp->words[i];
+        char bad[64] = "";
+        rc = vt__ps_dict_subset(m->dict, words, sp->n, dpath, sizeof dpath, bad, sizeof bad);
+        if (rc == VT_ENOTFOUND) {
+            snprintf(err, errlen, "keyword spotting: the word '%s' is not in the pocketsphinx "
+                     "dictionary %s; choose another command word", bad, pp->dict);
+            dpath[0] = 0;
+            goto out;
+        }
+        if (rc) {
+            snprintf(err, errlen, "keyword spotting: cannot write a dictionary in /tmp");
+            dpath[0] = 0;
+            goto out;
+        }
+    }
+    slot->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", pp->hmm, "-dict",
+                               dpath[0] ? dpath : pp->dict, "-kws_delay", delay_s, NULL);
+    if (slot->config)
+        slot->ps = ps_init(slot->config);
+    if (!slot->ps) {
+        snprintf(err, errlen, "pocketsphinx could not load its models (hmm %s, dict %s); "
+                 "reinstall them with `%s`", pp->hmm, pp->dict, PS_INSTALL_HINT);
+        rc = VT_ENOTFOUND;
+        goto out;
+    }
+    vt__ps_cmn_save(slot->ps, &slot->fresh);
+    fd = mkstemp(path);
+    have_file = fd >= 0;
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        snprintf(err, errlen, "keyword spotting: cannot write a keyword file in /tmp (%s)",
+                 strerror(errno));
+        rc = VT_EIO;
+        goto out;
+    }
+    fd = -1;
+    for (size_t i = 0; i < sp->n; i++) {
+        char word[VT_MAX_COMMAND_LEN];
+        rc = kws_word(slot->ps, sp->words[i], word, sizeof word, pp->dict, err, errlen);
+        if (rc)
+            goto out;
+        fprintf(f, "%s /%g/\n", word, sp->threshold[i]);
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        snprintf(err, errlen, "keyword spotting: cannot write the keyword file %s", path);
+        rc = VT_EIO;
+        goto out;
+    }
+    f = NULL;
+    if (ps_set_kws(slot->ps, "commands", path) < 0 || ps_set_search(slot->ps, "commands") < 0) {
+        snprintf(err, errlen, "keyword spotting: pocketsphinx rejected the command list");
+        rc = VT_EINVAL;
+    }
+out:
+    if (f)
+        fclose(f);
+    if (fd >= 0)
+        close(fd);
+    if (have_file)
+        unlink(path);
+    if (dpath[0])
+        unlink(dpath);
+    if (rc) {
+        vt__ps_slot_free(slot);
+        *rc_out = rc;
+        return NULL;
+    }
+    return slot;
+}
+
+static void kws_unload(void *model);
 
 static int kws_load(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
 {
@@ -559,8 +839,9 @@ static int kws_load(const vt_opt *opts, size_t n_opts, void **out, char *err, si
     int rc = resolve_paths(opts, n_opts, 0, &p, err, errlen);
     if (rc)
         return rc;
-    int delay = 1;
-    if ((rc = vt__opt_int(opts, n_opts, "kws_delay", 1, 1, 100, &delay, err, errlen)) != 0)
+    int delay = 1, idle_ms = 0;
+    if ((rc = vt__opt_int(opts, n_opts, "kws_delay", 1, 1, 100, &delay, err, errlen)) != 0 ||
+        (rc = vt__opt_int(opts, n_opts, "idle_ms", 0, 0, 86400000, &idle_ms, err, errlen)) != 0)
         return rc;
     ps_kws_model *m = calloc(1, sizeof *m);
     if (!m) {
@@ -583,6 +864,12 @@ static int kws_load(const vt_opt *opts, size_t n_opts, void **out, char *err, si
      * not per session under flite's process-wide lock (which the tutor's
      * synthesis of every session also takes) */
     warm_phrase(&m->warm_pcm, &m->warm_n);
+    pthread_mutex_init(&m->warm_mu, NULL);
+    vt__ps_pool_init(&m->pool, kws_make, m);
+    if ((rc = vt__ps_pool_start(&m->pool, 0, 0, idle_ms, err, errlen)) != 0) {
+        kws_unload(m);
+        return rc;
+    }
     *out = m;
     return 0;
 }
@@ -590,17 +877,34 @@ static int kws_load(const vt_opt *opts, size_t n_opts, void **out, char *err, si
 static void kws_unload(void *model)
 {
     ps_kws_model *m = model;
-    if (m) {
-        vt__ps_dict_free(m->dict);
-        free(m->warm_pcm);
-    }
+    if (!m)
+        return;
+    vt__ps_pool_destroy(&m->pool);
+    pthread_mutex_destroy(&m->warm_mu);
+    vt__ps_dict_free(m->dict);
+    free(m->warm_pcm);
     free(m);
+}
+
+/* The cepstral mean the warm-up phrase leaves, decoded once per model on
+ * the first spotter made (the thresholds were measured warmed up). */
+static void kws_warm_cmn(ps_kws_model *m, vt__ps_slot *slot, vt__ps_cmn *out)
+{
+    pthread_mutex_lock(&m->warm_mu);
+    if (!m->warm_done) {
+        vt__ps_cmn_load(slot->ps, &slot->fresh);
+        warm_decode(slot->ps, m->warm_pcm, m->warm_n);
+        vt__ps_cmn_save(slot->ps, &m->warm);
+        m->warm_done = 1;
+    }
+    *out = m->warm;
+    pthread_mutex_unlock(&m->warm_mu);
 }
 
 static int kws_create(void *model, const vt_opt *opts, size_t n_opts, const vt_keyword *kw,
                       size_t n_kw, void **out, char *err, size_t errlen)
 {
-    const ps_kws_model *m = model;
+    ps_kws_model *m = model;
     if (!m) {
         snprintf(err, errlen, "keyword spotting: no model (load it first)");
         return VT_EINVAL;
@@ -609,122 +913,77 @@ static int kws_create(void *model, const vt_opt *opts, size_t n_opts, const vt_k
         snprintf(err, errlen, "keyword spotting: no command words given");
         return VT_EINVAL;
     }
-    const ps_paths *pp = &m->p;
+    if (n_kw > VT_MAX_COMMANDS) {
+        snprintf(err, errlen, "keyword spotting: %zu command words, at most %d", n_kw,
+                 VT_MAX_COMMANDS);
+        return VT_EINVAL;
+    }
     int warm = 1, tiny = 1;
     int rc = vt__opt_int(opts, n_opts, "warmup", 1, 0, 1, &warm, err, errlen);
     if (!rc)
         rc = vt__opt_int(opts, n_opts, "kws_tiny_dict", 1, 0, 1, &tiny, err, errlen);
     if (rc)
         return rc;
-    char delay_s[16];
-    snprintf(delay_s, sizeof delay_s, "%d", m->delay);
     ps_kws *k = calloc(1, sizeof *k);
-    char path[] = "/tmp/voicetutor-kws-XXXXXX";
-    char dpath[64] = "";
-    int fd = -1, have_file = 0;
-    FILE *f = NULL;
     if (!k) {
         snprintf(err, errlen, "keyword spotting: out of memory");
         return VT_ENOMEM;
     }
-    if (m->dict && tiny) {
-        /* only the command words' pronunciations: 5 MiB and 9 ms, not 27 and 99
-         * (option kws_tiny_dict=0: the full dictionary) */
-        const char *words[VT_MAX_COMMANDS + 8];
-        size_t nw = 0;
-        for (size_t i = 0; i < n_kw && nw < sizeof words / sizeof *words; i++)
-            if (kw[i].word)
-                words[nw++] = kw[i].word;
-        char lw[VT_MAX_COMMANDS + 8][VT_MAX_COMMAND_LEN];
-        for (size_t i = 0; i < nw; i++) {
-            size_t j = 0;
-            for (; words[i][j] && j + 1 < sizeof lw[i]; j++)
-                lw[i][j] = (char)tolower((unsigned char)words[i][j]);
-            lw[i][j] = 0;
-            words[i] = lw[i];
-        }
-        char bad[64] = "";
-        rc = vt__ps_dict_subset(m->dict, words, nw, dpath, sizeof dpath, bad, sizeof bad);
-        if (rc == VT_ENOTFOUND) {
-            snprintf(err, errlen, "keyword spotting: the word '%s' is not in the pocketsphinx "
-                     "dictionary %s; choose another command word", bad, pp->dict);
-            dpath[0] = 0;
-            goto out;
-        }
-        if (rc) {
-            snprintf(err, errlen, "keyword spotting: cannot write a dictionary in /tmp");
-            dpath[0] = 0;
-            goto out;
-        }
-    }
-    k->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", pp->hmm, "-dict",
-                            dpath[0] ? dpath : pp->dict, "-kws_delay", delay_s, NULL);
-    if (k->config)
-        k->ps = ps_init(k->config);
-    if (!k->ps) {
-        snprintf(err, errlen, "pocketsphinx could not load its models (hmm %s, dict %s); "
-                 "reinstall them with `%s`", pp->hmm, pp->dict, PS_INSTALL_HINT);
-        rc = VT_ENOTFOUND;
-        goto out;
-    }
-    fd = mkstemp(path);
-    have_file = fd >= 0;
-    if (fd < 0 || !(f = fdopen(fd, "w"))) {
-        snprintf(err, errlen, "keyword spotting: cannot write a keyword file in /tmp (%s)",
-                 strerror(errno));
-        rc = VT_EIO;
-        goto out;
-    }
-    fd = -1;
+    k->m = m;
+    k->spec.tiny = tiny;
     for (size_t i = 0; i < n_kw; i++) {
-        char word[VT_MAX_COMMAND_LEN];
         if (!kw[i].word) {
             snprintf(err, errlen, "keyword spotting: keyword %zu has no text", i);
-            rc = VT_EINVAL;
-            goto out;
+            free(k);
+            return VT_EINVAL;
         }
-        rc = kws_word(k->ps, kw[i].word, word, sizeof word, pp->dict, err, errlen);
-        if (rc)
-            goto out;
+        char *w = k->spec.words[i];
+        size_t j = 0;
+        for (; kw[i].word[j] && j + 1 < VT_MAX_COMMAND_LEN; j++)
+            w[j] = (char)tolower((unsigned char)kw[i].word[j]);
+        w[j] = 0;
+        if (!w[0] || kw[i].word[j]) {
+            snprintf(err, errlen, "keyword '%s': empty or longer than %d characters", kw[i].word,
+                     VT_MAX_COMMAND_LEN - 1);
+            free(k);
+            return VT_EINVAL;
+        }
         char key[VT_MAX_COMMAND_LEN + 8];
-        snprintf(key, sizeof key, "kws.%s", word);
-        double th = kw[i].threshold > 0 ? kw[i].threshold : vt_kws_default_threshold(word);
-        rc = vt__opt_double(opts, n_opts, key, th, 1e-100, 1e10, &th, err, errlen);
-        if (rc)
-            goto out;
-        fprintf(f, "%s /%g/\n", word, th);
+        snprintf(key, sizeof key, "kws.%s", w);
+        double th = kw[i].threshold > 0 ? kw[i].threshold : vt_kws_default_threshold(w);
+        if ((rc = vt__opt_double(opts, n_opts, key, th, 1e-100, 1e10, &th, err, errlen)) != 0) {
+            free(k);
+            return rc;
+        }
+        k->spec.threshold[i] = th;
     }
-    if (fclose(f) != 0) {
-        f = NULL;
-        snprintf(err, errlen, "keyword spotting: cannot write the keyword file %s", path);
-        rc = VT_EIO;
-        goto out;
-    }
-    f = NULL;
-    if (ps_set_kws(k->ps, "commands", path) < 0 || ps_set_search(k->ps, "commands") < 0) {
-        snprintf(err, errlen, "keyword spotting: pocketsphinx rejected the command list");
-        rc = VT_EINVAL;
-        goto out;
+    k->spec.n = n_kw;
+    k->key = kws_key(&k->spec);
+    /* a decoder for this list now (made, or an idle one): the words are
+     * checked here, and the spotter listens from here on, as before */
+    rc = VT_EINVAL;
+    if (!(k->slot = vt__ps_pool_take(&m->pool, k->key, &k->spec, &rc, err, errlen))) {
+        free(k);
+        return rc;
     }
     if (warm)
-        warm_decode(k->ps, m->warm_pcm, m->warm_n);
+        kws_warm_cmn(m, k->slot, &k->cmn);
+    vt__ps_cmn_load(k->slot->ps, k->cmn.set ? &k->cmn : &k->slot->fresh);
     rc = kws_reset(k);
-    if (rc)
-        snprintf(err, errlen, "keyword spotting: cannot start the decoder");
-out:
-    if (f)
-        fclose(f);
-    if (fd >= 0)
-        close(fd);
-    if (have_file)
-        unlink(path);
-    if (dpath[0])
-        unlink(dpath);
     if (rc) {
+        snprintf(err, errlen, "keyword spotting: cannot start the decoder");
         kws_destroy(k);
         return rc;
     }
     *out = k;
+    return 0;
+}
+
+int vt_kws_pocketsphinx_pool(void *model, vt_ps_pool_info *out)
+{
+    if (!model || !out)
+        return VT_EINVAL;
+    pool_info(&((ps_kws_model *)model)->pool, out);
     return 0;
 }
 
@@ -736,4 +995,5 @@ const vt_kws_ops vt_kws_pocketsphinx = {
     .destroy = kws_destroy,
     .reset = kws_reset,
     .feed = kws_feed,
+    .pause = kws_pause,
 };

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engines/speech/speech.h"
 #include "runtime/session.h"
 
 #define N_BUCKETS 12
@@ -303,6 +304,23 @@ static char *metrics_text(vt_ws_server *srv, size_t *len)
                 "# TYPE voicetutor_queue_depth gauge\n"
                 "voicetutor_queue_depth{pool=\"cpu\"} %d\nvoicetutor_queue_depth{pool=\"io\"} %d\n",
             cpu, io);
+    vt_ps_pool_info pi[2];
+    if (vt_runtime_decoders(srv->rt, &pi[0], &pi[1]) == 0) {
+        static const char *const kind[2] = {"recogniser", "spotter"};
+        bprintf(&b, "# HELP voicetutor_decoders pocketsphinx decoders alive, lent per utterance "
+                    "from a pool\n# TYPE voicetutor_decoders gauge\n");
+        for (int k = 0; k < 2; k++)
+            bprintf(&b, "voicetutor_decoders{kind=\"%s\"} %zu\n", kind[k], pi[k].decoders);
+        bprintf(&b, "# HELP voicetutor_decoders_lent decoders in use by a session now\n"
+                    "# TYPE voicetutor_decoders_lent gauge\n");
+        for (int k = 0; k < 2; k++)
+            bprintf(&b, "voicetutor_decoders_lent{kind=\"%s\"} %zu\n", kind[k], pi[k].lent);
+        bprintf(&b, "# HELP voicetutor_decoders_made_on_demand_total lends that waited for a "
+                    "decoder to be made\n# TYPE voicetutor_decoders_made_on_demand_total counter\n");
+        for (int k = 0; k < 2; k++)
+            bprintf(&b, "voicetutor_decoders_made_on_demand_total{kind=\"%s\"} %llu\n", kind[k],
+                    (unsigned long long)pi[k].made_on_demand);
+    }
     put_one(&b, "voicetutor_output_queued_bytes", "gauge",
             "bytes waiting to be written to clients, all connections", (double)out_bytes);
     put_one(&b, "voicetutor_output_queued_bytes_max", "gauge",

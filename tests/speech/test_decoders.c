@@ -1,0 +1,272 @@
+/*
+ * The pocketsphinx decoders lent per utterance (src/engines/speech/ps_pool.c,
+ * issue 13): a session on a lent decoder hears exactly what it would hear
+ * on a decoder of its own, its cepstral mean carried from one decoder to
+ * the next; decoders follow the utterances in progress, not the sessions;
+ * a new session makes no decoder; decoders left idle are freed; keyword
+ * spotters are lent from reset to pause and hit as their own would.
+ *
+ * The two speakers differ on purpose: one loud (flite slt), one quiet and
+ * lower (flite awb at a quarter of the amplitude), so that a decoder that
+ * kept the other speaker's cepstral mean would score, and often hear,
+ * differently (checked: with the mean not carried over, the first and the
+ * last case fail).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "engines/speech/speech.h"
+#include "speech/speech_testutil.h"
+#include "util/clock.h"
+
+#define RATE 16000
+#define N_UTT 3
+
+static const char *const k_loud[N_UTT] = {"what is seven times eight", "fifty six",
+                                          "could you tell me why the sky is blue"};
+static const char *const k_quiet[N_UTT] = {"the capital of france is paris", "i think it is london",
+                                           "stop"};
+static const char *const k_answers[] = {"fifty six", "fifty four", "london", "paris"};
+
+typedef struct utt {
+    int16_t *pcm;
+    size_t n;
+} utt;
+
+static utt loud[N_UTT], quiet[N_UTT];
+
+static int setup(void **st)
+{
+    (void)st;
+    for (int i = 0; i < N_UTT; i++) {
+        if (vt_test_speech("slt", k_loud[i], &loud[i].pcm, &loud[i].n) != 0 ||
+            vt_test_speech("awb", k_quiet[i], &quiet[i].pcm, &quiet[i].n) != 0)
+            return -1;
+        for (size_t k = 0; k < quiet[i].n; k++)
+            quiet[i].pcm[k] = (int16_t)(quiet[i].pcm[k] / 4);
+    }
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    for (int i = 0; i < N_UTT; i++) {
+        free(loud[i].pcm);
+        free(quiet[i].pcm);
+    }
+    return 0;
+}
+
+typedef struct heard {
+    vt_stt_result r;
+    vt_stt_ps_info info;
+} heard;
+
+/* One utterance of a session: the lesson's answers expected on the
+ * odd ones (the grammar pass runs and scores), then begin, feed, end. */
+static void hear(void *ctx, int i, const utt *u, heard *out)
+{
+    static const char *const cmds[] = {"stop", "repeat"};
+    if (i % 2)
+        assert_int_equal(vt_stt_pocketsphinx.expect(ctx, k_answers, 4, cmds, 2), 0);
+    else
+        assert_int_equal(vt_stt_pocketsphinx.expect(ctx, NULL, 0, NULL, 0), 0);
+    assert_int_equal(vt_speech_transcribe_pcm(&vt_stt_pocketsphinx, ctx, u->pcm, u->n, &out->r),
+                     0);
+    assert_int_equal(vt_stt_pocketsphinx_info(ctx, &out->info), 0);
+}
+
+/* The n-gram pass's score may differ by a little: pocketsphinx's PTM
+ * acoustic scorer seeds its top-N codeword search at an utterance's first
+ * frame with a frame the decoder heard last (ptm_mgau.c), whoever spoke it.
+ * That state cannot be saved through the library's API, and it is no
+ * adaptation: one decoder hearing one utterance twice from the same mean
+ * scores -3970 and -3961 (0.2 %); here the lent decoder is within 0.5-1.2 %
+ * of the own one, with the same words at the same times. The grammar pass
+ * (seeded by the n-gram pass of the same audio) scores exactly alike. A
+ * decoder holding the other speaker's mean hears other words ("the capital
+ * of france is that it" against "... friends is bad news"): checked by
+ * leaving the mean out, which fails this test on the text. Bound: 2 %. */
+static int close_score(int32_t a, int32_t b)
+{
+    int32_t d = a > b ? a - b : b - a;
+    int32_t m = a < 0 ? -a : a;
+    return d * 50 <= m;
+}
+
+static void same(const heard *a, const heard *b, const char *who, int i)
+{
+    printf("decoders: %s %d: own \"%s\" (%d / %d)  lent \"%s\" (%d / %d)\n", who, i, a->r.text,
+           a->info.lm_score, a->info.grammar_score, b->r.text, b->info.lm_score,
+           b->info.grammar_score);
+    assert_string_equal(a->r.text, b->r.text);
+    assert_int_equal(a->r.n_words, b->r.n_words);
+    for (size_t w = 0; w < a->r.n_words; w++) {
+        assert_int_equal(a->r.words[w].start_ms, b->r.words[w].start_ms);
+        assert_int_equal(a->r.words[w].end_ms, b->r.words[w].end_ms);
+    }
+    assert_int_equal(a->info.ran, b->info.ran);
+    assert_string_equal(a->info.grammar_text, b->info.grammar_text);
+    assert_true(close_score(a->info.lm_score, b->info.lm_score));
+    assert_int_equal(a->info.grammar_score, b->info.grammar_score);
+}
+
+/* Two sessions, each on a model of its own, against the same two sessions
+ * taking turns on one decoder of a shared model. */
+static void lent_decoders_hear_as_their_own(void **st)
+{
+    (void)st;
+    char err[512];
+    void *ma = NULL, *mb = NULL, *mp = NULL, *a = NULL, *b = NULL, *pa = NULL, *pb = NULL;
+    assert_int_equal(vt_stt_pocketsphinx.load(NULL, 0, &ma, err, sizeof err), 0);
+    assert_int_equal(vt_stt_pocketsphinx.load(NULL, 0, &mb, err, sizeof err), 0);
+    assert_int_equal(vt_stt_pocketsphinx.load(NULL, 0, &mp, err, sizeof err), 0);
+    assert_int_equal(vt_stt_pocketsphinx.create(ma, NULL, 0, &a, err, sizeof err), 0);
+    assert_int_equal(vt_stt_pocketsphinx.create(mb, NULL, 0, &b, err, sizeof err), 0);
+    assert_int_equal(vt_stt_pocketsphinx.create(mp, NULL, 0, &pa, err, sizeof err), 0);
+    assert_int_equal(vt_stt_pocketsphinx.create(mp, NULL, 0, &pb, err, sizeof err), 0);
+    heard *h = calloc(4, sizeof *h);
+    for (int i = 0; i < N_UTT; i++) {
+        hear(a, i, &loud[i], &h[0]);
+        hear(b, i, &quiet[i], &h[1]);
+        hear(pa, i, &loud[i], &h[2]);
+        hear(pb, i, &quiet[i], &h[3]);
+        same(&h[0], &h[2], "loud", i);
+        same(&h[1], &h[3], "quiet", i);
+    }
+    vt_ps_pool_info info;
+    assert_int_equal(vt_stt_pocketsphinx_pool(mp, &info), 0);
+    printf("decoders: shared model: %zu decoder(s), %llu lends, peak %zu\n", info.decoders,
+           (unsigned long long)info.lends, info.peak);
+    assert_int_equal(info.decoders, 1); /* both sessions on the one decoder */
+    assert_int_equal(info.lent, 0);
+    assert_true(info.lends >= 2 * N_UTT);
+    free(h);
+    vt_stt_pocketsphinx.destroy(a);
+    vt_stt_pocketsphinx.destroy(b);
+    vt_stt_pocketsphinx.destroy(pa);
+    vt_stt_pocketsphinx.destroy(pb);
+    vt_stt_pocketsphinx.unload(ma);
+    vt_stt_pocketsphinx.unload(mb);
+    vt_stt_pocketsphinx.unload(mp);
+}
+
+/* Sessions cost no decoder until they speak; utterances in progress at once
+ * each hold one; those left idle past idle_ms are freed down to the one
+ * the pool keeps. */
+static void decoders_follow_utterances(void **st)
+{
+    (void)st;
+    char err[512];
+    const vt_opt o[] = {{"idle_ms", "200"}};
+    void *m = NULL, *s[3] = {NULL, NULL, NULL};
+    assert_int_equal(vt_stt_pocketsphinx.load(o, 1, &m, err, sizeof err), 0);
+    vt_ps_pool_info info;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(vt_stt_pocketsphinx.create(m, NULL, 0, &s[i], err, sizeof err), 0);
+    assert_int_equal(vt_stt_pocketsphinx_pool(m, &info), 0);
+    assert_int_equal(info.made, 1); /* the one made at load: sessions made none */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(vt_stt_pocketsphinx.begin(s[i]), 0);
+        assert_int_equal(vt_stt_pocketsphinx.feed(s[i], loud[0].pcm, 3200), 0);
+    }
+    assert_int_equal(vt_stt_pocketsphinx_pool(m, &info), 0);
+    assert_int_equal(info.decoders, 3);
+    assert_int_equal(info.lent, 3);
+    vt_stt_result *r = malloc(sizeof *r);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(vt_stt_pocketsphinx.end(s[i], r), 0);
+    free(r);
+    assert_int_equal(vt_stt_pocketsphinx_pool(m, &info), 0);
+    assert_int_equal(info.lent, 0);
+    assert_int_equal(info.peak, 3);
+    int64_t t0 = vt_now_us();
+    while (info.decoders > 1 && vt_now_us() - t0 < 10000000) {
+        usleep(50000);
+        vt_stt_pocketsphinx_pool(m, &info);
+    }
+    printf("decoders: idle ones freed after %.0f ms\n", (double)(vt_now_us() - t0) / 1000.0);
+    assert_int_equal(info.decoders, 1);
+    for (int i = 0; i < 3; i++)
+        vt_stt_pocketsphinx.destroy(s[i]);
+    vt_stt_pocketsphinx.unload(m);
+}
+
+/* A minute of the loud speaker's words with "stop" from the quiet one
+ * (0.5 s after `at`); returns the first hit's sample or -1. */
+static int64_t spot_once(void *kws, int16_t *mix, size_t n)
+{
+    vt_kws_hit hit;
+    assert_int_equal(vt_kws_pocketsphinx.reset(kws), 0);
+    for (size_t off = 0; off < n; off += 320) {
+        size_t m = n - off < 320 ? n - off : 320;
+        if (vt_kws_pocketsphinx.feed(kws, mix + off, m, &hit) == 1)
+            return (int64_t)hit.at_sample;
+    }
+    return -1;
+}
+
+/* Spotters of one keyword list share decoders, lent from reset to pause,
+ * and hit where their own decoder hits. */
+static void lent_spotters_hit_as_their_own(void **st)
+{
+    (void)st;
+    char err[512];
+    vt_keyword kw[] = {{"stop", 0}, {"wait", 0}};
+    void *mo = NULL, *mp = NULL, *own = NULL, *pa = NULL, *pb = NULL;
+    assert_int_equal(vt_kws_pocketsphinx.load(NULL, 0, &mo, err, sizeof err), 0);
+    assert_int_equal(vt_kws_pocketsphinx.load(NULL, 0, &mp, err, sizeof err), 0);
+    assert_int_equal(vt_kws_pocketsphinx.create(mo, NULL, 0, kw, 2, &own, err, sizeof err), 0);
+    assert_int_equal(vt_kws_pocketsphinx.create(mp, NULL, 0, kw, 2, &pa, err, sizeof err), 0);
+    vt_kws_pocketsphinx.pause(pa);
+    assert_int_equal(vt_kws_pocketsphinx.create(mp, NULL, 0, kw, 2, &pb, err, sizeof err), 0);
+    vt_kws_pocketsphinx.pause(pb);
+    vt_ps_pool_info info;
+    assert_int_equal(vt_kws_pocketsphinx_pool(mp, &info), 0);
+    assert_int_equal(info.decoders, 1); /* one list, one decoder for both */
+    assert_int_equal(info.lent, 0);
+    size_t n = loud[2].n + quiet[2].n + RATE;
+    int16_t *mix = calloc(n, sizeof *mix);
+    memcpy(mix, loud[2].pcm, loud[2].n * sizeof *mix);
+    for (size_t i = 0; i < quiet[2].n; i++)
+        mix[loud[2].n + i] = (int16_t)(quiet[2].pcm[i] * 4);
+    for (int round = 0; round < 2; round++) {
+        int64_t o = spot_once(own, mix, n);
+        int64_t a = spot_once(pa, mix, n);
+        vt_kws_pocketsphinx.pause(pa);
+        int64_t b = spot_once(pb, mix, n);
+        vt_kws_pocketsphinx.pause(pb);
+        printf("decoders: spotter round %d: own %lld, lent %lld and %lld\n", round,
+               (long long)o, (long long)a, (long long)b);
+        assert_true(o > (int64_t)loud[2].n);
+        assert_int_equal(a, o);
+        assert_int_equal(b, o);
+    }
+    assert_int_equal(vt_kws_pocketsphinx_pool(mp, &info), 0);
+    assert_int_equal(info.decoders, 1);
+    free(mix);
+    vt_kws_pocketsphinx.destroy(own);
+    vt_kws_pocketsphinx.destroy(pa);
+    vt_kws_pocketsphinx.destroy(pb);
+    vt_kws_pocketsphinx.unload(mo);
+    vt_kws_pocketsphinx.unload(mp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(lent_decoders_hear_as_their_own),
+        cmocka_unit_test(decoders_follow_utterances),
+        cmocka_unit_test(lent_spotters_hit_as_their_own),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
