@@ -1522,6 +1522,13 @@ static int run_capacity(const char *bin, int mode, int n, double seconds, double
         snprintf(maxs, sizeof maxs, "%d", g_max_sessions);
         extra[ne++] = "--max-sessions";
         extra[ne++] = maxs;
+    } else {
+        /* capacity: find where the server breaks, so admission control
+         * (which would refuse past its measured default) is lifted */
+        extra[ne++] = "--max-sessions";
+        extra[ne++] = "100000";
+        extra[ne++] = "--max-load";
+        extra[ne++] = "1.0";
     }
     if (server_start(&srv, bin, extra, ne, SERVER_CPU) != 0)
         return -1;
