@@ -40,7 +40,8 @@
  *     to the last answer audio received, p50/p99;
  *   end of speech (last frame of the question; for typed turns the text
  *     sent) to the first audio of any kind, p50/p99;
- *   ping round trip p50/p99;
+ *   ping round trip p50/p99; sessions refused at initialize (server_full:
+ *     admission control; their turns are not counted);
  *   server CPU (utime+stime of /proc/PID/stat, % of one core) and RSS
  *     (VmRSS) every --sample seconds, and the bench's own CPU.
  *
@@ -48,7 +49,10 @@
  *          [--sample 10] [--bin build/voicetutor] [--ramp-ms 400]
  *          [--json FILE] [-- SERVER ARGS...]
  * It starts `voicetutor serve --port 0 --quiet -o db=none` itself (plus
- * SERVER ARGS) and stops it with SIGTERM at the end. Needs flite and sox
+ * SERVER ARGS) and stops it with SIGTERM at the end. Admission control
+ * admits 8 speech sessions per core by default and refuses new ones while
+ * the process uses over 90 % of its cores: to load a 2-core machine with
+ * 50, pass `-- --max-sessions 100 --max-load 1.0`. Needs flite and sox
  * (the person's speech) and tests/web/node_modules (ws: `make web-deps`).
  */
 
@@ -116,7 +120,7 @@ function noiseFrame() {
 const stats = {
   speaker: { turns: 0, unanswered: 0, untranscribed: 0, interrupts: 0, interruptMiss: 0, toSilence: [], firstAudio: [], firstAudioTyped: [] },
   learner: { turns: 0, unanswered: 0, untranscribed: 0, interrupts: 0, interruptMiss: 0, toSilence: [], firstAudio: [], firstAudioTyped: [] },
-  ping: [], pingLost: 0, chunkGaps: 0, errors: {}, lateFrames: 0, frames: 0, closed: 0,
+  ping: [], pingLost: 0, chunkGaps: 0, errors: {}, lateFrames: 0, frames: 0, closed: 0, refused: 0,
 };
 
 function pct(v, p) {
@@ -445,8 +449,19 @@ async function main() {
     }
     s.t0 = now();
     sessions.push(s);
+    const full = s.next('error', 5000, (m) => m.code === 'server_full');
+    const ready = s.next('initialized', 5000);
     s.send({ type: 'initialize', character: kind === 'speaker' ? 'capitals' : 'times-tables',
       user_id: `soak${i}`, speak_welcome: kind === 'learner', events: 'all' });
+    if (await Promise.race([full.then((r) => (r ? 'full' : null)), ready.then((r) => (r ? 'ok' : null))]) === 'full') {
+      /* admission control refused it (the server's --max-sessions / --max-load):
+       * counted apart, its turns are not the load's */
+      stats.refused++;
+      s.done = true;
+      s.ws.close();
+      await sleep(opt.rampMs);
+      continue;
+    }
     const loop = (kind === 'speaker' ? speakerLoop : learnerLoop)(s, until).catch((e) => {
       if (!s.done) console.log(`# session ${i}: ${e.message}`);
     });
@@ -477,6 +492,7 @@ async function main() {
   const cpuAvg = warm.length ? warm.reduce((a, s) => a + s.cpu, 0) / warm.length : NaN;
   const benchAvg = warm.length ? warm.reduce((a, s) => a + s.bench, 0) / warm.length : NaN;
   console.log(`\nping round trip p50 / p99: ${pct(stats.ping, 50)?.toFixed(1)} / ${pct(stats.ping, 99)?.toFixed(1)} ms (${stats.ping.length} pings, ${stats.pingLost} lost)`);
+  console.log(`sessions refused at initialize (server_full): ${stats.refused}`);
   console.log(`answer audio chunks skipped: ${stats.chunkGaps}; error messages: ${JSON.stringify(stats.errors)}; ` +
     `microphone frames sent over 100 ms late: ${stats.lateFrames} of ${stats.frames}; sessions closed early: ${stats.closed}`);
   console.log(`server CPU after warm-up (${warmS} s): ${f(cpuAvg)} % of one core; bench CPU ${f(benchAvg)} %`);

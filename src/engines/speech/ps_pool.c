@@ -230,6 +230,28 @@ void vt__ps_pool_give(vt__ps_pool *p, vt__ps_slot *s)
     pthread_mutex_unlock(&p->mu);
 }
 
+vt__ps_slot *vt__ps_pool_borrow(vt__ps_pool *p, unsigned long key, const void *arg,
+                                const vt__ps_cmn *cmn, int *rc, char *err, size_t errlen)
+{
+    vt__ps_slot *s = vt__ps_pool_take(p, key, arg, rc, err, errlen);
+    if (s)
+        vt__ps_cmn_load(s->ps, cmn->set ? cmn : &s->fresh);
+    return s;
+}
+
+void vt__ps_pool_return(vt__ps_pool *p, vt__ps_slot **slot, int *in_utt, vt__ps_cmn *cmn)
+{
+    vt__ps_slot *s = *slot;
+    if (!s)
+        return;
+    if (*in_utt)
+        ps_end_utt(s->ps);
+    *in_utt = 0;
+    vt__ps_cmn_save(s->ps, cmn);
+    vt__ps_pool_give(p, s);
+    *slot = NULL;
+}
+
 void vt__ps_pool_stats_get(vt__ps_pool *p, vt__ps_pool_stats *out)
 {
     pthread_mutex_lock(&p->mu);

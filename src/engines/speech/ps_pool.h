@@ -91,6 +91,13 @@ int vt__ps_pool_start(vt__ps_pool *p, size_t n, size_t spare, int idle_ms, char 
 vt__ps_slot *vt__ps_pool_take(vt__ps_pool *p, unsigned long key, const void *arg, int *rc,
                               char *err, size_t errlen);
 void vt__ps_pool_give(vt__ps_pool *p, vt__ps_slot *s);
+/* What a session does: borrow a decoder for key with its cepstral mean
+ * put in (cmn, or the decoder's own as made when cmn is not set yet); and
+ * return it, ending the utterance in progress (*in_utt) and saving the
+ * mean into cmn. NULL-safe on *slot. */
+vt__ps_slot *vt__ps_pool_borrow(vt__ps_pool *p, unsigned long key, const void *arg,
+                                const vt__ps_cmn *cmn, int *rc, char *err, size_t errlen);
+void vt__ps_pool_return(vt__ps_pool *p, vt__ps_slot **slot, int *in_utt, vt__ps_cmn *cmn);
 void vt__ps_pool_stats_get(vt__ps_pool *p, vt__ps_pool_stats *out);
 /* Stops the spare thread and frees every idle decoder (none may be lent). */
 void vt__ps_pool_destroy(vt__ps_pool *p);

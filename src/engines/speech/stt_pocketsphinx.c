@@ -180,31 +180,21 @@ static int is_filler(const char *w)
     return w[0] == '<' || w[0] == '[' || w[0] == '+' || strcmp(w, "(NULL)") == 0;
 }
 
-/* Borrow a decoder for this session: its cepstral mean goes in. */
+/* Borrow a decoder for this session (its cepstral mean goes in); give it
+ * back keeping what it adapted to. */
 static int stt_borrow(ps_stt *s)
 {
     if (s->slot)
         return 0;
     char err[256];
     int rc = VT_ENOMEM;
-    s->slot = vt__ps_pool_take(&s->m->pool, 0, NULL, &rc, err, sizeof err);
-    if (!s->slot)
-        return rc;
-    vt__ps_cmn_load(s->slot->ps, s->cmn.set ? &s->cmn : &s->slot->fresh);
-    return 0;
+    s->slot = vt__ps_pool_borrow(&s->m->pool, 0, NULL, &s->cmn, &rc, err, sizeof err);
+    return s->slot ? 0 : rc;
 }
 
-/* Give it back, keeping what it adapted to. */
 static void stt_return(ps_stt *s)
 {
-    if (!s->slot)
-        return;
-    if (s->in_utt)
-        ps_end_utt(s->slot->ps);
-    s->in_utt = 0;
-    vt__ps_cmn_save(s->slot->ps, &s->cmn);
-    vt__ps_pool_give(&s->m->pool, s->slot);
-    s->slot = NULL;
+    vt__ps_pool_return(&s->m->pool, &s->slot, &s->in_utt, &s->cmn);
 }
 
 static void stt_destroy(void *ctx)
@@ -635,14 +625,8 @@ typedef struct ps_kws {
 static void kws_pause(void *ctx)
 {
     ps_kws *k = ctx;
-    if (!k || !k->slot)
-        return;
-    if (k->in_utt)
-        ps_end_utt(k->slot->ps);
-    k->in_utt = 0;
-    vt__ps_cmn_save(k->slot->ps, &k->cmn);
-    vt__ps_pool_give(&k->m->pool, k->slot);
-    k->slot = NULL;
+    if (k)
+        vt__ps_pool_return(&k->m->pool, &k->slot, &k->in_utt, &k->cmn);
 }
 
 static void kws_destroy(void *ctx)
@@ -663,9 +647,9 @@ static int kws_reset(void *ctx)
     if (!k->slot) {
         char err[256];
         int rc = VT_ENOMEM;
-        if (!(k->slot = vt__ps_pool_take(&k->m->pool, k->key, &k->spec, &rc, err, sizeof err)))
+        if (!(k->slot = vt__ps_pool_borrow(&k->m->pool, k->key, &k->spec, &k->cmn, &rc, err,
+                                           sizeof err)))
             return rc;
-        vt__ps_cmn_load(k->slot->ps, k->cmn.set ? &k->cmn : &k->slot->fresh);
     }
     if (ps_start_stream(k->slot->ps) < 0 || ps_start_utt(k->slot->ps) < 0)
         return VT_EIO;
