@@ -45,8 +45,9 @@ typedef struct vt__ws_conn {
     vt_ws_server *srv;
     vt_session *s;
     char id[40];
-    lws_sorted_usec_list_t sul;   /* the session's next tick */
-    int sul_armed;
+    int64_t tick_at;              /* the session's next tick (ws_ticker.c), INT64_MAX none */
+    struct vt__ws_conn *tick_next, *tick_prev;
+    int tick_listed;
     /* output */
     vt__ws_msg *q, *q_tail;
     size_t q_bytes;
@@ -80,6 +81,17 @@ typedef struct vt__ws_admit {
 } vt__ws_admit;
 struct vt__ws_ops;
 
+/* ws_ticker.c: the sessions' ticks, woken at the earliest deadline by a
+ * thread of their own instead of an lws timer each */
+typedef struct vt__ws_ticker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;            /* CLOCK_MONOTONIC */
+    pthread_t th;
+    int64_t next_us;              /* the deadline the thread waits for */
+    int stop, started, inited;
+    struct vt__ws_conn *list;     /* loop thread only */
+} vt__ws_ticker;
+
 struct vt_ws_server {
     vt_ws_config cfg;
     char host[128], web_dir[1024];
@@ -98,7 +110,19 @@ struct vt_ws_server {
     struct vt__ws_ops *ops;       /* ws_ops.c: metrics, connections, drain */
     struct lws_http_mount ops_mounts[2]; /* /healthz, /metrics */
     volatile sig_atomic_t drain_requested;
+    vt__ws_ticker ticker;
 };
+
+/* ws_server.c: wake the loop from another thread (lws_cancel_service) */
+void vt__ws_wake(vt_ws_server *srv);
+/* ws_ticker.c */
+int vt__ws_ticker_start(vt_ws_server *srv);
+void vt__ws_ticker_stop(vt_ws_server *srv);
+/* Loop thread: c's next tick at `at` (INT64_MAX: none); remove at close. */
+void vt__ws_ticker_set(vt__ws_conn *c, int64_t at);
+void vt__ws_ticker_remove(vt__ws_conn *c);
+/* Loop thread, on each wake: tick the sessions that are due. */
+void vt__ws_ticker_run(vt_ws_server *srv);
 
 /* ws_output.c */
 /* Queue a frame (copied); audio frames are dropped for a client over

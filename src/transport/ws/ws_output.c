@@ -198,29 +198,14 @@ static void on_action(void *ud, const vt_action *a, int64_t now)
         vt_chunk_seq_action(&c->chunks, a);
 }
 
-static void tick_cb(lws_sorted_usec_list_t *sul)
-{
-    vt__ws_conn *c = lws_container_of(sul, vt__ws_conn, sul);
-    c->sul_armed = 0;
-    if (c->s && !c->closed)
-        vt_session_tick(c->s, vt_now_us());
-}
-
 static void on_schedule(void *ud, int64_t at)
 {
     vt__ws_conn *c = ud;
     if (c->closed || !c->wsi)
         return;
-    if (at == INT64_MAX) {
-        if (c->sul_armed)
-            lws_sul_cancel(&c->sul);
-        c->sul_armed = 0;
-        return;
-    }
-    int64_t now = vt_now_us(); /* at may be INT64_MIN: "now" (no overflow) */
-    int64_t d = at > now ? at - now : 1;
-    lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul, tick_cb, d);
-    c->sul_armed = 1;
+    if (at != INT64_MAX && at < 0)
+        at = 0; /* INT64_MIN: "now" */
+    vt__ws_ticker_set(c, at);
 }
 
 vt_session_output vt__ws_session_output(void)

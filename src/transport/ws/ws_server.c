@@ -62,9 +62,7 @@ static void conn_close(vt__ws_conn *c)
     c->srv->admit.conns--;
     if (c->initialized)
         c->srv->admit.sessions--;
-    if (c->sul_armed)
-        lws_sul_cancel(&c->sul);
-    c->sul_armed = 0;
+    vt__ws_ticker_remove(c);
     if (c->s)
         vt_session_destroy(c->s);
     c->s = NULL;
@@ -102,8 +100,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         if (srv && srv->rt)
             vt_runtime_drain(srv->rt);
-        if (srv)
+        if (srv) {
+            vt__ws_ticker_run(srv);
             vt__ws_ops_poll(srv);
+        }
         return 0;
     case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
         if (header_bytes(wsi) > VT_WS_MAX_HEADERS)
@@ -228,13 +228,17 @@ static struct lws_protocols k_protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0}, /* vt__ws_ops_protocol */
     {NULL, NULL, 0, 0, 0, NULL, 0}};
 
-static void wake(void *ud)
+void vt__ws_wake(vt_ws_server *srv)
 {
-    vt_ws_server *srv = ud;
     pthread_mutex_lock(&srv->wake_mu);
     if (srv->ctx)
         lws_cancel_service(srv->ctx);
     pthread_mutex_unlock(&srv->wake_mu);
+}
+
+static void wake(void *ud)
+{
+    vt__ws_wake(ud);
 }
 
 int vt_ws_host_is_loopback(const char *h)
@@ -360,6 +364,11 @@ int vt_ws_create(const vt_ws_config *cfg, vt_ws_server **out, char *err, size_t 
         return VT_EIO;
     }
     vt__ws_admit_start(s, s->ctx);
+    if (vt__ws_ticker_start(s) != 0) {
+        snprintf(err, errlen, "cannot start the sessions' timer thread");
+        vt_ws_destroy(s);
+        return VT_ENOMEM;
+    }
     s->vh = lws_get_vhost_by_name(s->ctx, "default");
     s->port = s->vh ? lws_get_vhost_listen_port(s->vh) : cfg->port;
     *out = s;
@@ -401,6 +410,7 @@ void vt_ws_destroy(vt_ws_server *s)
     struct lws_context *ctx = s->ctx;
     s->ctx = NULL; /* workers stop waking it */
     pthread_mutex_unlock(&s->wake_mu);
+    vt__ws_ticker_stop(s);
     vt__ws_admit_stop(s);
     if (ctx)
         lws_context_destroy(ctx); /* closes every connection: sessions destroyed */
