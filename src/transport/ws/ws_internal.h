@@ -46,8 +46,6 @@ typedef struct vt__ws_conn {
     vt_session *s;
     char id[40];
     int64_t tick_at;              /* the session's next tick (ws_ticker.c), INT64_MAX none */
-    struct vt__ws_conn *tick_next, *tick_prev;
-    int tick_listed;
     /* output */
     vt__ws_msg *q, *q_tail;
     size_t q_bytes;
@@ -89,7 +87,6 @@ typedef struct vt__ws_ticker {
     pthread_t th;
     int64_t next_us;              /* the deadline the thread waits for */
     int stop, started, inited;
-    struct vt__ws_conn *list;     /* loop thread only */
 } vt__ws_ticker;
 
 struct vt_ws_server {
@@ -118,9 +115,9 @@ void vt__ws_wake(vt_ws_server *srv);
 /* ws_ticker.c */
 int vt__ws_ticker_start(vt_ws_server *srv);
 void vt__ws_ticker_stop(vt_ws_server *srv);
-/* Loop thread: c's next tick at `at` (INT64_MAX: none); remove at close. */
+/* Loop thread: c's next tick at `at` (INT64_MAX: none). The connections
+ * ticked are ws_ops.c's list of open ones. */
 void vt__ws_ticker_set(vt__ws_conn *c, int64_t at);
-void vt__ws_ticker_remove(vt__ws_conn *c);
 /* Loop thread, on each wake: tick the sessions that are due. */
 void vt__ws_ticker_run(vt_ws_server *srv);
 
@@ -156,6 +153,8 @@ void vt__ws_ops_destroy(vt_ws_server *srv);
 void vt__ws_ops_mounts(vt_ws_server *srv, struct lws_http_mount *next);
 void vt__ws_ops_conn_open(vt__ws_conn *c);
 void vt__ws_ops_conn_close(vt__ws_conn *c);
+/* The open connections (ops_next links them), for ws_ticker.c. */
+vt__ws_conn *vt__ws_ops_conns(vt_ws_server *srv);
 void vt__ws_ops_session_started(vt__ws_conn *c);
 void vt__ws_ops_event(vt__ws_conn *c, const vt_event *ev);
 void vt__ws_ops_audio(vt__ws_conn *c);

@@ -116,6 +116,11 @@ void vt__ws_ops_conn_open(vt__ws_conn *c)
     c->ops_listed = 1;
 }
 
+vt__ws_conn *vt__ws_ops_conns(vt_ws_server *srv)
+{
+    return srv->ops ? srv->ops->conns : NULL;
+}
+
 void vt__ws_ops_conn_close(vt__ws_conn *c)
 {
     struct vt__ws_ops *o = c->srv ? c->srv->ops : NULL;

@@ -62,7 +62,7 @@ static void conn_close(vt__ws_conn *c)
     c->srv->admit.conns--;
     if (c->initialized)
         c->srv->admit.sessions--;
-    vt__ws_ticker_remove(c);
+    c->tick_at = INT64_MAX;
     if (c->s)
         vt_session_destroy(c->s);
     c->s = NULL;
@@ -152,6 +152,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->msg_tokens = VT_WS_MSGS_PER_S;
         c->audio_tokens = (double)VT_IN_RATE * 2 * VT_WS_AUDIO_SPEED;
         c->bucket_us = vt_now_us();
+        c->tick_at = INT64_MAX;
         vt__ws_ops_conn_open(c);
         if (!srv->cfg.quiet)
             lwsl_user("session %s connected\n", c->id);

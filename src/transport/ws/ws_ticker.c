@@ -93,33 +93,9 @@ static void arm(vt__ws_ticker *t, int64_t at)
 
 void vt__ws_ticker_set(vt__ws_conn *c, int64_t at)
 {
-    vt__ws_ticker *t = &c->srv->ticker;
-    if (!c->tick_listed) {
-        c->tick_prev = NULL;
-        c->tick_next = t->list;
-        if (t->list)
-            t->list->tick_prev = c;
-        t->list = c;
-        c->tick_listed = 1;
-    }
     c->tick_at = at;
     if (at != INT64_MAX)
-        arm(t, at);
-}
-
-void vt__ws_ticker_remove(vt__ws_conn *c)
-{
-    vt__ws_ticker *t = &c->srv->ticker;
-    if (!c->tick_listed)
-        return;
-    if (c->tick_prev)
-        c->tick_prev->tick_next = c->tick_next;
-    else
-        t->list = c->tick_next;
-    if (c->tick_next)
-        c->tick_next->tick_prev = c->tick_prev;
-    c->tick_listed = 0;
-    c->tick_at = INT64_MAX;
+        arm(&c->srv->ticker, at);
 }
 
 void vt__ws_ticker_run(vt_ws_server *srv)
@@ -128,8 +104,9 @@ void vt__ws_ticker_run(vt_ws_server *srv)
     if (!t->inited)
         return;
     int64_t now = vt_now_us();
-    for (vt__ws_conn *c = t->list, *next; c; c = next) {
-        next = c->tick_next;
+    /* the open connections' list of ws_ops.c */
+    for (vt__ws_conn *c = vt__ws_ops_conns(srv), *next; c; c = next) {
+        next = c->ops_next;
         if (c->tick_at > now)
             continue;
         c->tick_at = INT64_MAX;
@@ -137,7 +114,7 @@ void vt__ws_ticker_run(vt_ws_server *srv)
             vt_session_tick(c->s, now); /* may ask for its next tick (set) */
     }
     int64_t first = INT64_MAX;
-    for (vt__ws_conn *c = t->list; c; c = c->tick_next)
+    for (vt__ws_conn *c = vt__ws_ops_conns(srv); c; c = c->ops_next)
         if (c->tick_at < first)
             first = c->tick_at;
     if (first != INT64_MAX)
