@@ -226,15 +226,18 @@ int vt_rounds_run(vt_rounds *r, int n, int spoken, double timeout_s, vt_round_re
     int64_t t2 = vt_now_us();
     while (vt_now_us() - t2 < (int64_t)(n > 8 ? 3000000 : 400000))
         loop_once(r, 10);
-    /* the decoders the round's utterances borrowed go back to the pool,
-     * which frees those left idle (stt_idle_ms; the one it keeps stays):
-     * wait for that, up to 5 s more, as a busy machine may be slow to */
+    /* the decoders the round's utterances borrowed go back to their pools,
+     * which free those left idle (stt_idle_ms; the recogniser's pool keeps
+     * one, the spotters' none): wait for that, up to 5 s more, as a busy
+     * machine may be slow to */
     vt_ps_pool_info si, ki;
-    while (vt_runtime_decoders(r->rt, &si, &ki) == 0 && si.decoders > 1 &&
+    while (vt_runtime_decoders(r->rt, &si, &ki) == 0 && (si.decoders > 1 || ki.decoders > 0) &&
            vt_now_us() - t2 < 5400000)
         loop_once(r, 20);
-    if (vt_runtime_decoders(r->rt, &si, &ki) == 0)
+    if (vt_runtime_decoders(r->rt, &si, &ki) == 0) {
         res->decoders_after = (int)si.decoders;
+        res->spotters_after = (int)ki.decoders;
+    }
     malloc_trim(0);
     res->closed_mb = vt_test_rss_mb();
     return 0;

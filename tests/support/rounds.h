@@ -20,6 +20,7 @@ typedef struct vt_round_result {
     double open_mb;    /* VmRSS with every session open, after its turn */
     double closed_mb;  /* VmRSS after every session was released */
     int decoders_after; /* recogniser decoders alive then (the pool keeps one) */
+    int spotters_after; /* keyword-spotter decoders alive then */
     double turn_s;     /* seconds from the question to the last session done */
     /* spoken rounds: the end of the question (its last frame sent) to the
      * first audio of any kind / of the answer, median over the sessions; ms */
