@@ -151,6 +151,21 @@ static void test_missing_models(void **state)
                      VT_EINVAL);
     vt_kws_pocketsphinx.unload(m);
     assert_int_equal(vt_stt_pocketsphinx.create(NULL, NULL, 0, &ctx, err, sizeof err), VT_EINVAL);
+    /* the scorer's and search's tuning: a bad value is an error at load,
+     * naming the option and what it takes */
+    vt_opt t1[] = {{"ds", "9"}};
+    assert_int_equal(vt_stt_pocketsphinx.load(t1, 1, &m, err, sizeof err), VT_EINVAL);
+    assert_non_null(strstr(err, "ds"));
+    vt_opt t2[] = {{"beam", "2"}};
+    assert_int_equal(vt_stt_pocketsphinx.load(t2, 1, &m, err, sizeof err), VT_EINVAL);
+    assert_non_null(strstr(err, "beam"));
+    assert_non_null(strstr(err, "1e-40"));
+    vt_opt t3[] = {{"wbeam", "1e-20x"}};
+    assert_int_equal(vt_stt_pocketsphinx.load(t3, 1, &m, err, sizeof err), VT_EINVAL);
+    /* good values make a decoder with them */
+    vt_opt t4[] = {{"topn", "2"}, {"beam", "1e-40"}};
+    assert_int_equal(vt_stt_pocketsphinx.load(t4, 2, &m, err, sizeof err), 0);
+    vt_stt_pocketsphinx.unload(m);
 }
 
 /* Two sessions on one model: each has its own decoder and hears the same

@@ -95,6 +95,7 @@
  * 2000 and 1500 save little more and hear a little worse. */
 #define VT_PS_MAXHMMPF 3000
 #define VT_PS_MAXWPF 5
+#define VT_PS_TUNE_N 5 /* ds, topn, beam, wbeam, pbeam */
 
 const char *vt__ps_modeldir(void)
 {
@@ -160,6 +161,10 @@ typedef struct ps_stt_model {
     char jsgf[512];          /* "" : the n-gram language model p.lm */
     int vad;
     char maxhmmpf[16], maxwpf[16]; /* the search's pruning (bench_hear, bench_share) */
+    /* the acoustic scorer's and the beams' settings where one is given
+     * (ds, topn, beam, wbeam, pbeam: measured with bench_hear --opt) */
+    char tune[VT_PS_TUNE_N][2][24];
+    size_t n_tune;
     vt__ps_pool pool;
     pthread_mutex_t warm_mu; /* the warm-up CMN, made once when a session asks */
     int warm_done;
@@ -398,10 +403,27 @@ static vt__ps_slot *stt_make(void *ud, unsigned long key, const void *arg, int *
         return NULL;
     }
     const char *jsgf = m->jsgf[0] ? m->jsgf : NULL;
-    slot->config = cmd_ln_init(NULL, ps_args(), TRUE, "-hmm", m->p.hmm, "-dict", m->p.dict,
-                               jsgf ? "-jsgf" : "-lm", jsgf ? jsgf : m->p.lm,
-                               "-remove_silence", m->vad ? "yes" : "no", "-maxhmmpf",
-                               m->maxhmmpf, "-maxwpf", m->maxwpf, NULL);
+    /* the configuration as one argument vector: the paths, the pruning,
+     * and the tuning options given */
+    char *argv[12 + 2 * VT_PS_TUNE_N];
+    int argc = 0;
+    argv[argc++] = "-hmm";
+    argv[argc++] = (char *)m->p.hmm;
+    argv[argc++] = "-dict";
+    argv[argc++] = (char *)m->p.dict;
+    argv[argc++] = jsgf ? "-jsgf" : "-lm";
+    argv[argc++] = (char *)(jsgf ? jsgf : m->p.lm);
+    argv[argc++] = "-remove_silence";
+    argv[argc++] = m->vad ? "yes" : "no";
+    argv[argc++] = "-maxhmmpf";
+    argv[argc++] = (char *)m->maxhmmpf;
+    argv[argc++] = "-maxwpf";
+    argv[argc++] = (char *)m->maxwpf;
+    for (size_t i = 0; i < m->n_tune; i++) {
+        argv[argc++] = (char *)m->tune[i][0];
+        argv[argc++] = (char *)m->tune[i][1];
+    }
+    slot->config = cmd_ln_parse_r(NULL, ps_args(), argc, argv, TRUE);
     if (slot->config)
         slot->ps = ps_init(slot->config);
     if (!slot->ps) {
@@ -414,6 +436,42 @@ static vt__ps_slot *stt_make(void *ud, unsigned long key, const void *arg, int *
     }
     vt__ps_cmn_save(slot->ps, &slot->fresh);
     return slot;
+}
+
+/* The tuning options, checked here so that a bad value is an error at
+ * load and not a decoder that does not start: frame downsampling (ds:
+ * score every n-th frame), Gaussians scored per frame (topn), and the
+ * search's beams (a probability, e.g. 1e-40; pocketsphinx's defaults
+ * otherwise). */
+static int read_tune(const vt_opt *opts, size_t n_opts, ps_stt_model *m, char *err, size_t errlen)
+{
+    static const struct { const char *key; int lo, hi; } ints[] = {{"ds", 1, 4}, {"topn", 1, 16}};
+    static const char *const beams[] = {"beam", "wbeam", "pbeam"};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        if (!vt_opt_get(opts, n_opts, ints[i].key, NULL))
+            continue;
+        int v = 0, rc = vt__opt_int(opts, n_opts, ints[i].key, 0, ints[i].lo, ints[i].hi, &v,
+                                    err, errlen);
+        if (rc)
+            return rc;
+        snprintf(m->tune[m->n_tune][0], sizeof m->tune[0][0], "-%s", ints[i].key);
+        snprintf(m->tune[m->n_tune++][1], sizeof m->tune[0][1], "%d", v);
+    }
+    for (size_t i = 0; i < sizeof beams / sizeof beams[0]; i++) {
+        const char *v = vt_opt_get(opts, n_opts, beams[i], NULL);
+        if (!v)
+            continue;
+        char *end = NULL;
+        double b = strtod(v, &end);
+        if (end == v || *end || !(b > 0 && b < 1) || strlen(v) >= sizeof m->tune[0][1]) {
+            snprintf(err, errlen, "pocketsphinx option %s must be a probability between 0 and 1 "
+                     "such as 1e-40, not '%s'", beams[i], v);
+            return VT_EINVAL;
+        }
+        snprintf(m->tune[m->n_tune][0], sizeof m->tune[0][0], "-%s", beams[i]);
+        snprintf(m->tune[m->n_tune++][1], sizeof m->tune[0][1], "%s", v);
+    }
+    return 0;
 }
 
 static int stt_load(const vt_opt *opts, size_t n_opts, void **out, char *err, size_t errlen)
@@ -441,6 +499,10 @@ static int stt_load(const vt_opt *opts, size_t n_opts, void **out, char *err, si
     if (!m) {
         snprintf(err, errlen, "pocketsphinx: out of memory");
         return VT_ENOMEM;
+    }
+    if ((rc = read_tune(opts, n_opts, m, err, errlen)) != 0) {
+        free(m);
+        return rc;
     }
     m->p = p;
     snprintf(m->jsgf, sizeof m->jsgf, "%s", jsgf ? jsgf : "");
