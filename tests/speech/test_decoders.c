@@ -261,12 +261,43 @@ static void lent_spotters_hit_as_their_own(void **st)
     vt_kws_pocketsphinx.unload(mp);
 }
 
+/* The phone-loop pass (expect_phone=1, what bench_hear --grammar-first
+ * measures): it runs on the lent decoder after the grammar's, and the
+ * grammar fits an expected answer better, against the loop, than a
+ * question it does not hold. */
+static void phone_loop_scores_the_grammar(void **st)
+{
+    (void)st;
+    char err[512];
+    void *m = NULL, *ctx = NULL;
+    const vt_opt o[] = {{"expect_phone", "1"}};
+    assert_int_equal(vt_stt_pocketsphinx.load(NULL, 0, &m, err, sizeof err), 0);
+    assert_int_equal(vt_stt_pocketsphinx.create(m, o, 1, &ctx, err, sizeof err), 0);
+    heard *h = calloc(2, sizeof *h);
+    hear(ctx, 1, &loud[1], &h[0]); /* "fifty six", expected */
+    hear(ctx, 1, &loud[2], &h[1]); /* a question */
+    double fit[2];
+    for (int i = 0; i < 2; i++) {
+        assert_true(h[i].info.ran);
+        assert_true(h[i].info.phone_ran);
+        assert_true(h[i].info.phone_score < 0);
+        assert_true(h[i].info.frames > 0);
+        fit[i] = (double)(h[i].info.grammar_score - h[i].info.phone_score) / h[i].info.frames;
+        printf("decoders: \"%s\": grammar - phone loop %.1f a frame\n", h[i].r.text, fit[i]);
+    }
+    assert_true(fit[0] > fit[1]);
+    free(h);
+    vt_stt_pocketsphinx.destroy(ctx);
+    vt_stt_pocketsphinx.unload(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lent_decoders_hear_as_their_own),
         cmocka_unit_test(decoders_follow_utterances),
         cmocka_unit_test(lent_spotters_hit_as_their_own),
+        cmocka_unit_test(phone_loop_scores_the_grammar),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -190,6 +190,9 @@ typedef struct vt_stt_ps_info {
     int lm_words;               /* words in lm_text */
     int lm_has_answer;          /* lm_text holds an expected answer */
     double lm_cpu_s, grammar_cpu_s;  /* thread CPU of each pass */
+    int phone_ran;              /* the phone-loop pass ran (expect_phone=1: bench_hear) */
+    int32_t phone_score;        /* its best path score: the grammar's reference */
+    double phone_cpu_s;
 } vt_stt_ps_info;
 /* Copies the last utterance's info; VT_EINVAL without a ctx. */
 int vt_stt_pocketsphinx_info(void *ctx, vt_stt_ps_info *out);

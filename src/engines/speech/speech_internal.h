@@ -107,6 +107,7 @@ typedef struct vt__ps_expect {
     char seen[VT__EXPECT_SEEN][VT_EXPECTED_PHRASE_MAX]; /* answers expected before */
     size_t n_seen;
     int max_words;               /* longest LM text the grammar may replace */
+    int phone;                   /* also decode the audio with a phone loop (measuring) */
     vt_stt_ps_info last;
 } vt__ps_expect;
 

@@ -163,6 +163,7 @@ typedef struct ps_stt_model {
     char maxhmmpf[16], maxwpf[16]; /* the search's pruning (bench_hear, bench_share) */
     /* the acoustic scorer's and the beams' settings where one is given
      * (ds, topn, beam, wbeam, pbeam: measured with bench_hear --opt) */
+    int phone_cd;            /* the phone loop (expect_phone) with context-dependent phones */
     char tune[VT_PS_TUNE_N][2][24];
     size_t n_tune;
     vt__ps_pool pool;
@@ -405,7 +406,7 @@ static vt__ps_slot *stt_make(void *ud, unsigned long key, const void *arg, int *
     const char *jsgf = m->jsgf[0] ? m->jsgf : NULL;
     /* the configuration as one argument vector: the paths, the pruning,
      * and the tuning options given */
-    char *argv[12 + 2 * VT_PS_TUNE_N];
+    char *argv[14 + 2 * VT_PS_TUNE_N];
     int argc = 0;
     argv[argc++] = "-hmm";
     argv[argc++] = (char *)m->p.hmm;
@@ -419,6 +420,8 @@ static vt__ps_slot *stt_make(void *ud, unsigned long key, const void *arg, int *
     argv[argc++] = (char *)m->maxhmmpf;
     argv[argc++] = "-maxwpf";
     argv[argc++] = (char *)m->maxwpf;
+    argv[argc++] = "-allphone_ci"; /* a phone loop of context-independent phones: cheap */
+    argv[argc++] = m->phone_cd ? "no" : "yes";
     for (size_t i = 0; i < m->n_tune; i++) {
         argv[argc++] = (char *)m->tune[i][0];
         argv[argc++] = (char *)m->tune[i][1];
@@ -500,7 +503,8 @@ static int stt_load(const vt_opt *opts, size_t n_opts, void **out, char *err, si
         snprintf(err, errlen, "pocketsphinx: out of memory");
         return VT_ENOMEM;
     }
-    if ((rc = read_tune(opts, n_opts, m, err, errlen)) != 0) {
+    if ((rc = read_tune(opts, n_opts, m, err, errlen)) != 0 ||
+        (rc = vt__opt_int(opts, n_opts, "phone_cd", 0, 0, 1, &m->phone_cd, err, errlen)) != 0) {
         free(m);
         return rc;
     }
@@ -571,6 +575,9 @@ static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out
         rc = vt__opt_int(opts, n_opts, "expect_slack", slack, 0, 100, &slack, err, errlen);
     if (!rc && m)
         rc = vt__opt_double(opts, n_opts, "expect_weight", weight, 1, 1e6, &weight, err, errlen);
+    int phone = 0;
+    if (!rc && m)
+        rc = vt__opt_int(opts, n_opts, "expect_phone", 0, 0, 1, &phone, err, errlen);
     if (rc)
         return rc;
     ps_stt *s = vt__ctx_new(m, sizeof *s, "pocketsphinx", &rc, err, errlen);
@@ -579,6 +586,7 @@ static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out
     s->m = m;
     vt__ps_expect_init(&s->ex, NULL, slack, max_words, max_ms / 1000.0);
     s->ex.weight = weight;
+    s->ex.phone = phone;
     if (warm)
         stt_warm_cmn(m, &s->cmn);
     *out = s;
