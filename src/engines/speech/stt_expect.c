@@ -411,6 +411,23 @@ static void drop_hesitations(vt_stt_result *r)
     }
 }
 
+/* The kept audio once more through the decoder's current search; its best
+ * path's score into *score. 0, or -1 when pocketsphinx refused. */
+static int redecode(ps_decoder_t *ps, const vt__ps_expect *e, int32_t *score)
+{
+    int ok = ps_start_stream(ps) >= 0 && ps_start_utt(ps) >= 0;
+    for (size_t off = 0; ok && off < e->n; off += 320)
+        ok = ps_process_raw(ps, e->pcm + off, e->n - off < 320 ? e->n - off : 320, FALSE,
+                            FALSE) >= 0;
+    if (ps_end_utt(ps) < 0)
+        ok = 0;
+    if (!ok)
+        return -1;
+    *score = 0;
+    ps_get_hyp(ps, score);
+    return 0;
+}
+
 int vt__ps_expect_end(vt__ps_expect *e, ps_decoder_t *ps, vt_stt_result *out, double lm_cpu_s)
 {
     vt_stt_ps_info *i = &e->last;
@@ -432,16 +449,8 @@ int vt__ps_expect_end(vt__ps_expect *e, ps_decoder_t *ps, vt_stt_result *out, do
     vt_stt_result *g = calloc(1, sizeof *g);
     int ok = g && ps_set_search(ps, VT__EXPECT_SEARCH) >= 0;
     if (ok) {
-        ok = ps_start_stream(ps) >= 0 && ps_start_utt(ps) >= 0;
-        for (size_t off = 0; ok && off < e->n; off += 320)
-            ok = ps_process_raw(ps, e->pcm + off, e->n - off < 320 ? e->n - off : 320, FALSE,
-                                FALSE) >= 0;
-        if (ps_end_utt(ps) < 0)
-            ok = 0;
+        ok = redecode(ps, e, &i->grammar_score) == 0;
         if (ok) {
-            score = 0;
-            ps_get_hyp(ps, &score);
-            i->grammar_score = score;
             vt__ps_result(ps, g);
             drop_hesitations(g);
             norm(g->text, i->grammar_text, sizeof i->grammar_text);
@@ -458,18 +467,7 @@ int vt__ps_expect_end(vt__ps_expect *e, ps_decoder_t *ps, vt_stt_result *out, do
         int pok = ps_set_search(ps, VT__PHONE_SEARCH) >= 0 ||
                   (ps_set_allphone(ps, VT__PHONE_SEARCH, NULL) >= 0 &&
                    ps_set_search(ps, VT__PHONE_SEARCH) >= 0);
-        pok = pok && ps_start_stream(ps) >= 0 && ps_start_utt(ps) >= 0;
-        for (size_t off = 0; pok && off < e->n; off += 320)
-            pok = ps_process_raw(ps, e->pcm + off, e->n - off < 320 ? e->n - off : 320, FALSE,
-                                 FALSE) >= 0;
-        if (ps_end_utt(ps) < 0)
-            pok = 0;
-        if (pok) {
-            score = 0;
-            ps_get_hyp(ps, &score);
-            i->phone_score = score;
-        }
-        i->phone_ran = pok;
+        i->phone_ran = pok && redecode(ps, e, &i->phone_score) == 0;
         ps_set_search(ps, e->lm_search);
         i->phone_cpu_s = vt__thread_cpu_s() - t1;
     }
