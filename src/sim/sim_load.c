@@ -302,7 +302,9 @@ static int load(vt_sim *s, const cJSON *root, char *err, size_t errlen)
         char ctx[48];
         snprintf(ctx, sizeof ctx, "brain.replies[%zu]", i);
         const cJSON *r = cJSON_GetArrayItem(replies, (int)i);
-        reply *rp = &s->replies[i];
+        /* counted before its fields are read, so a bad field later in the
+         * reply still frees the text already copied (the fuzzer found it) */
+        reply *rp = &s->replies[s->n_replies++];
         double ea;
         TRY(str(r, "text", "", &rp->text, ctx, err, errlen));
         TRY(num(r, "first_token_ms", 300, 0, 60000, &rp->first_token_ms, ctx, err, errlen));
@@ -310,7 +312,6 @@ static int load(vt_sim *s, const cJSON *root, char *err, size_t errlen)
         TRY(str(r, "error", NULL, &rp->error, ctx, err, errlen));
         TRY(num(r, "error_after", 0, 0, 100000, &ea, ctx, err, errlen));
         rp->error_after = (int)ea;
-        s->n_replies++;
     }
     if (s->n_replies == 0) {
         s->replies[0].text = strdup("That is a good question. Let me explain it step by step, "
