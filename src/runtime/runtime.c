@@ -82,6 +82,9 @@ static void malloc_setup(void)
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 }
 
+static int open_brain_(vt_runtime *rt, const char *user_id, const char *character, void **ctx,
+                       char *name, size_t name_len, char *msg, size_t msglen);
+
 int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, size_t errlen)
 {
     pthread_once(&malloc_once, malloc_setup);
@@ -143,6 +146,20 @@ int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, s
     }
     if ((rc = vt_config_validate(&rt->cfg.core, e, sizeof e)) != 0)
         goto fail;
+    {
+        /* the brain as configured, opened once now: a lesson that does not
+         * exist or a progress database that cannot be reached is the
+         * operator's mistake, said at start rather than in every session's
+         * initialize */
+        void *bctx = NULL;
+        char bname[64], bmsg[sizeof e];
+        if ((rc = open_brain_(rt, "default", NULL, &bctx, bname, sizeof bname, bmsg,
+                              sizeof bmsg)) != 0) {
+            snprintf(e, sizeof e, "%s", bmsg);
+            goto fail;
+        }
+        rt->brain->destroy(bctx);
+    }
     if (rt->speech) {
         /* a recogniser that does not load is reported by each session, which
          * goes on with typed messages */

@@ -9,12 +9,17 @@
  *     "server draining: reconnect", a session whose answer is in progress
  *     gets the whole answer (response_complete) before its close, a new
  *     WebSocket is refused with 503, and the process exits 0;
- *   - an answer longer than --drain-ms is cut at the bound.
+ *   - an answer longer than --drain-ms is cut at the bound;
+ *   - a lesson that does not exist or a progress database that cannot be
+ *     reached stops the server at start, saying which, instead of failing
+ *     every session's initialize.
  */
 
 import test from 'node:test';
+import fs from 'node:fs';
+import path from 'node:path';
 import assert from 'node:assert/strict';
-import { startServer, Client, loadWs, sleep, SLOW } from './helpers.mjs';
+import { startServer, serveExpectingFailure, Client, loadWs, sleep, SLOW, tmpDir } from './helpers.mjs';
 
 async function get(url) {
   const r = await fetch(url);
@@ -141,4 +146,31 @@ test('the drain is bounded by --drain-ms', { timeout: 120000 * SLOW }, async () 
   const exit = await server.exited;
   assert.equal(exit.code, 0, server.stderr);
   await server.stop();
+});
+
+test('a wrong lesson or an unreachable progress database stops serve at start, saying why', { timeout: 120000 * SLOW }, async () => {
+  const dir = tmpDir('vt-ops-');
+  const cases = [
+    [['-o', 'lesson=no_such_lesson', '-o', 'db=none'], /no lesson named 'no_such_lesson'/],
+    /* port 1 on loopback: nothing listens there */
+    [['-o', 'db=postgresql://nobody@127.0.0.1:1/voicetutor'], /postgresql: cannot connect/],
+    [['-o', `db=/proc/${path.basename(dir)}/progress.db`], /progress: cannot (open|create)[^\n]*\/proc\//],
+  ];
+  for (const [args, why] of cases) {
+    const r = await serveExpectingFailure(['--stt', 'none', ...args]);
+    assert.notEqual(r.signal, 'timeout', `refuses to start rather than listening: ${args.join(' ')}`);
+    assert.notEqual(r.code, 0, `exits non-zero: ${args.join(' ')}`);
+    assert.match(r.output, why, `says why: ${r.output}`);
+    assert.match(r.output, /brain did not start/);
+    assert.doesNotMatch(r.output, /listening on|Sanitizer|runtime error/);
+  }
+  /* and a good database still starts */
+  const server = await startServer({ args: ['--stt', 'none', '-o', `db=${path.join(dir, 'p.db')}`], keepProgress: true });
+  try {
+    const r = await fetch(server.http('/healthz'));
+    assert.equal(r.status, 200);
+  } finally {
+    await server.stop();
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
 });
