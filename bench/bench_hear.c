@@ -21,6 +21,9 @@
  *   --sweep      the decision rule's margin and word limit, tabulated
  *   -v           every item whose biased text differs from what was said
  *   --opt K=V    a recogniser option (expect_weight=20, expect_words=4, ...)
+ *   --grammar-first  what a grammar-first rule would hear and cost, with the
+ *                phone loop (--opt expect_phone=1) or the grammar's loop of
+ *                common words (--opt expect_garbage=W) as its reference
  */
 #include "speech/hear_set.h"
 #include "support/rss.h"
@@ -244,6 +247,81 @@ static void grammar_first(const hs_set *s, const rec *R)
         }
 }
 
+/* Grammar first with a loop of common words beside the answers as the
+ * reference (--grammar-first, with --opt expect_garbage=W): that grammar's
+ * text stands unless its best path went through the loop or the utterance
+ * is longer than D frames; then the full model's decode and the biased
+ * rule as now (its CPU counted on top). */
+static void grammar_first_garbage(const hs_set *s, const rec *R)
+{
+    static const int ds[] = {200, 250, 300, 400, 100000};
+    {
+        /* the rule as now, but the grammar's text refused when the loop
+         * grammar says the utterance is not an answer */
+        int ans = 0, ans_ok = 0, wrong = 0, wrong_ok = 0, fr = 0, fr_g = 0, ferr = 0, fwords = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            const hs_item *it = &s->items[i];
+            const rec *r = &R[i];
+            int veto = r->info.chose_grammar && r->info.loop_ran && r->info.loop_garbage;
+            const char *txt = veto ? r->info.lm_text : r->final;
+            if (it->kind == HS_ANSWER) {
+                ans++;
+                ans_ok += hs_accepts(it, txt);
+            } else if (it->kind == HS_WRONG) {
+                wrong++;
+                wrong_ok += hs_accepts(it, txt);
+            } else {
+                int nref = 0;
+                ferr += vt_test_word_errors(it->text, txt, &nref);
+                fwords += nref;
+                fr++;
+                fr_g += r->info.chose_grammar && !veto;
+            }
+        }
+        printf("\nthe biased rule with the loop's veto: right accepted %d/%d (%.1f %%), wrong "
+               "accepted %d/%d (%.1f %%), free WER %.1f %%, free questions given the grammar's "
+               "text %d/%d\n", ans_ok, ans, pc(ans_ok, ans), wrong_ok, wrong, pc(wrong_ok, wrong),
+               pc(ferr, fwords), fr_g, fr);
+    }
+    printf("\n| rule: grammar unless its loop won, D (frames) | right accepted | wrong accepted | "
+           "free WER | free questions taken by the grammar | right answers sent to the LM | "
+           "utterances without the LM | CPU s per s of audio |\n"
+           "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for (size_t d = 0; d < sizeof ds / sizeof *ds; d++) {
+        int ans = 0, ans_ok = 0, ans_lm = 0, wrong = 0, wrong_ok = 0, fr = 0, fr_g = 0,
+            ferr = 0, fwords = 0, cheap = 0;
+        double cpu = 0, audio = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            const hs_item *it = &s->items[i];
+            const rec *r = &R[i];
+            int g = r->info.loop_ran && r->info.loop_text[0] && !r->info.loop_garbage &&
+                    r->info.frames <= ds[d];
+            const char *txt = g ? r->info.loop_text : r->final;
+            cheap += g;
+            cpu += r->info.loop_cpu_s + (g ? 0 : r->info.lm_cpu_s + r->info.grammar_cpu_s);
+            audio += r->audio_s;
+            if (it->kind == HS_ANSWER) {
+                ans++;
+                ans_ok += hs_accepts(it, txt);
+                ans_lm += !g;
+            } else if (it->kind == HS_WRONG) {
+                wrong++;
+                wrong_ok += hs_accepts(it, txt);
+            } else {
+                int nref = 0;
+                ferr += vt_test_word_errors(it->text, txt, &nref);
+                fwords += nref;
+                fr++;
+                fr_g += g;
+            }
+        }
+        printf("| %d | %d/%d (%.1f %%) | %d/%d (%.1f %%) | %.1f %% | %d/%d | %d/%d | %d/%zu | "
+               "%.3f |\n", ds[d], ans_ok, ans, pc(ans_ok, ans), wrong_ok, wrong,
+               pc(wrong_ok, wrong), pc(ferr, fwords), fr_g, fr, ans_lm, ans, cheap, s->n,
+               audio > 0 ? cpu / audio : 0);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int stride = 1, sweep = 0, memory = 1, gfirst = 0;
@@ -297,10 +375,11 @@ int main(int argc, char **argv)
             lm_cpu += R[i].info.lm_cpu_s;
             g_cpu += R[i].info.grammar_cpu_s;
             if (verbose && strcmp(R[i].final, s.items[i].text) != 0)
-                fprintf(stderr, "%-15s %-11s %-6s '%s' -> lm '%s' | grammar '%s' (%+.1f/frame) -> '%s'\n",
+                fprintf(stderr, "%-15s %-11s %-6s '%s' -> lm '%s' | grammar '%s' | loop '%s'%s (%+.1f/frame) -> '%s'\n",
                         hs_voice_names[v], hs_aug_names[s.items[i].aug],
                         s.items[i].kind == HS_ANSWER ? "right" : s.items[i].kind == HS_WRONG ? "wrong" : "free",
                         s.items[i].text, R[i].info.lm_text, R[i].info.grammar_text,
+                        R[i].info.loop_text, R[i].info.loop_garbage ? " [loop]" : "",
                         R[i].info.frames ? (double)(R[i].info.grammar_score - R[i].info.lm_score) /
                                                R[i].info.frames : 0.0,
                         R[i].final);
@@ -356,8 +435,17 @@ int main(int argc, char **argv)
                        pc(t.free_err, t.free_words));
             }
     }
-    if (gfirst)
-        grammar_first(&s, R);
+    if (gfirst) {
+        int phone = 0, garbage = 0;
+        for (size_t i = 0; i < s.n; i++) {
+            phone |= R[i].info.phone_ran;
+            garbage |= R[i].info.loop_ran;
+        }
+        if (phone)
+            grammar_first(&s, R);
+        if (garbage || !phone)
+            grammar_first_garbage(&s, R);
+    }
     if (memory)
         printf("\nmemory per session (recogniser + keyword spotter, RSS over 3 sessions, fresh "
                "process each): before (full dictionary in the spotter, no grammar) %.1f MiB, "

@@ -298,12 +298,50 @@ static void phone_loop_scores_the_grammar(void **st)
 }
 #endif
 
+/* expect_garbage: the grammar with a loop of common words beside the
+ * answers hears the expected answer as the answer, and a question as the
+ * loop (bench_hear's grammar-first rule, docs/BENCHMARKS.md). */
+static void word_loop_tells_answers_from_questions(void **st)
+{
+    (void)st;
+    char err[512];
+    void *m = NULL, *ctx = NULL;
+    const vt_opt o[] = {{"expect_garbage", "1e-12"}};
+    assert_int_equal(vt_stt_pocketsphinx.load(NULL, 0, &m, err, sizeof err), 0);
+    assert_int_equal(vt_stt_pocketsphinx.create(m, o, 1, &ctx, err, sizeof err), 0);
+    heard *h = calloc(3, sizeof *h);
+    hear(ctx, 1, &loud[1], &h[0]); /* "fifty six", expected */
+    hear(ctx, 1, &loud[0], &h[1]); /* "what is seven times eight" */
+    hear(ctx, 1, &loud[2], &h[2]); /* "could you tell me why the sky is blue" */
+    for (int i = 0; i < 3; i++) {
+        assert_true(h[i].info.loop_ran);
+        assert_true(h[i].info.loop_cpu_s > 0);
+        printf("decoders: \"%s\": the loop grammar heard \"%s\"%s\n", h[i].r.text,
+               h[i].info.loop_text, h[i].info.loop_garbage ? " (the loop)" : "");
+    }
+    assert_string_equal(h[0].info.loop_text, "fifty six");
+    assert_false(h[0].info.loop_garbage);
+    assert_true(h[1].info.loop_garbage);
+    assert_true(h[2].info.loop_garbage);
+    /* the loop pass changes nothing of what is given */
+    assert_string_equal(h[0].r.text, "fifty six");
+    free(h);
+    /* a weight out of range is refused, saying which option */
+    const vt_opt bad[] = {{"expect_garbage", "-1"}};
+    void *c2 = NULL;
+    assert_int_not_equal(vt_stt_pocketsphinx.create(m, bad, 1, &c2, err, sizeof err), 0);
+    assert_non_null(strstr(err, "expect_garbage"));
+    vt_stt_pocketsphinx.destroy(ctx);
+    vt_stt_pocketsphinx.unload(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(lent_decoders_hear_as_their_own),
         cmocka_unit_test(decoders_follow_utterances),
         cmocka_unit_test(lent_spotters_hit_as_their_own),
+        cmocka_unit_test(word_loop_tells_answers_from_questions),
 #if VT_PHONE_TEST
         cmocka_unit_test(phone_loop_scores_the_grammar),
 #endif

@@ -193,6 +193,11 @@ typedef struct vt_stt_ps_info {
     int phone_ran;              /* the phone-loop pass ran (expect_phone=1: bench_hear) */
     int32_t phone_score;        /* its best path score: the grammar's reference */
     double phone_cpu_s;
+    int loop_ran;               /* expect_garbage=W: the pass of the grammar with a loop of
+                                   common words beside the answers ran */
+    char loop_text[256];        /* its text */
+    int loop_garbage;           /* its best path was the loop: not an answer or a command */
+    double loop_cpu_s;
 } vt_stt_ps_info;
 /* Copies the last utterance's info; VT_EINVAL without a ctx. */
 int vt_stt_pocketsphinx_info(void *ctx, vt_stt_ps_info *out);

@@ -89,6 +89,7 @@ struct ps_decoder_s;
 #define VT__EXPECT_MAX 16          /* answers kept in one grammar */
 #define VT__EXPECT_SEEN 64         /* earlier answers kept as competitors */
 #define VT__EXPECT_SEARCH "vt_expect"
+#define VT__LOOP_SEARCH "vt_loop"     /* the grammar with a loop of common words (measuring) */
 
 /* One decoder's expectation: the grammar search beside its n-gram search,
  * the utterance's audio kept for the grammar pass, and the last decision. */
@@ -108,6 +109,10 @@ typedef struct vt__ps_expect {
     size_t n_seen;
     int max_words;               /* longest LM text the grammar may replace */
     int phone;                   /* also decode the audio with a phone loop (measuring) */
+    double garbage;              /* > 0: also decode with a loop of common words beside
+                                    the answers, each word at this weight (measuring) */
+    char *garbage_words;         /* " w1 w2 ... " of that loop */
+    char *loop_grammar;          /* the grammar with the loop, for VT__LOOP_SEARCH */
     vt_stt_ps_info last;
 } vt__ps_expect;
 

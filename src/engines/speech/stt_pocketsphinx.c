@@ -578,6 +578,9 @@ static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out
     int phone = 0;
     if (!rc && m)
         rc = vt__opt_int(opts, n_opts, "expect_phone", 0, 0, 1, &phone, err, errlen);
+    double garbage = 0;
+    if (!rc && m)
+        rc = vt__opt_double(opts, n_opts, "expect_garbage", 0, 0, 1e6, &garbage, err, errlen);
     if (rc)
         return rc;
     ps_stt *s = vt__ctx_new(m, sizeof *s, "pocketsphinx", &rc, err, errlen);
@@ -587,6 +590,7 @@ static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out
     vt__ps_expect_init(&s->ex, NULL, slack, max_words, max_ms / 1000.0);
     s->ex.weight = weight;
     s->ex.phone = phone;
+    s->ex.garbage = garbage;
     if (warm)
         stt_warm_cmn(m, &s->cmn);
     *out = s;
