@@ -20,10 +20,15 @@
  *     question, answered and cut by the key after 1 s) and the key; every
  *     fourth turn typed instead of spoken; 0.6 s of room noise between.
  *   learners (--learners, default 40): the times tables with pauses. The
- *     welcome asks a sum; the learner thinks 2-8 s (the microphone sends
+ *     welcome asks a sum; the learner thinks 2-8 s (--think; the microphone sends
  *     room noise all along, as a browser does), then types the answer
  *     (right 4 times in 5); every fifth turn says "I don't know" instead;
- *     every seventh answer is cut by the key after 0.5 s.
+ *     every seventh answer is cut by the key after 0.5 s. With
+ *     --spoken-answers the learner says the answer instead of typing it,
+ *     in one of four flite voices (awb, rms, slt, kal16, by session), and
+ *     the tutor's reply tells whether it was heard: praise after a right
+ *     answer, none after a wrong one (reported as answers heard right and
+ *     wrong answers taken as right).
  * Every session sends {"type":"ping"} each second; the pong's round trip
  * is the event loop's lag as a client sees it (it waits behind the
  * session's queued output, as any reply does).
@@ -47,7 +52,8 @@
  *
  * Usage: node bench/soak.mjs [--speakers 10] [--learners 40] [--seconds 300]
  *          [--sample 10] [--bin build/voicetutor] [--ramp-ms 400]
- *          [--json FILE] [-- SERVER ARGS...]
+ *          [--json FILE] [--spoken-answers] [--think MIN-MAX (ms, 2000-8000)]
+ *          [-- SERVER ARGS...]
  * It starts `voicetutor serve --port 0 --quiet -o db=none` itself (plus
  * SERVER ARGS) and stops it with SIGTERM at the end. Admission control
  * admits 8 speech sessions per core by default and refuses new ones while
@@ -70,15 +76,17 @@ const WebSocket = require('ws');
 
 /* ---------------------------------------------------------------- options */
 const opt = { speakers: 10, learners: 40, seconds: 300, sample: 10, bin: path.join(ROOT, 'build', 'voicetutor'),
-  rampMs: 400, json: null, serverArgs: [] };
+  rampMs: 400, json: null, spokenAnswers: false, think: [2000, 8000], serverArgs: [] };
 {
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i++) {
     const k = a[i];
     if (k === '--') { opt.serverArgs = a.slice(i + 1); break; }
+    if (k === '--spoken-answers') { opt.spokenAnswers = true; continue; }
     const v = a[++i];
     if (k === '--speakers') opt.speakers = Number(v);
     else if (k === '--learners') opt.learners = Number(v);
+    else if (k === '--think') opt.think = v.split('-').map(Number);
     else if (k === '--seconds') opt.seconds = Number(v);
     else if (k === '--sample') opt.sample = Number(v);
     else if (k === '--bin') opt.bin = v;
@@ -109,6 +117,23 @@ function speech(text, voice = 'awb') {
 const QUESTION = speech('Can you explain that to me please?');
 const EXCUSE = speech('Excuse me, can I ask something else?');
 const DONTKNOW = speech("I don't know.");
+/* the learners' spoken numbers, made when first needed (one per voice) */
+const VOICES = ['awb', 'rms', 'slt', 'kal16'];
+const UNITS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten', 'eleven',
+  'twelve', 'thirteen', 'fourteen', 'fifteen', 'sixteen', 'seventeen', 'eighteen', 'nineteen'];
+const TENS = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy', 'eighty', 'ninety'];
+function numberWords(n) {
+  if (n < 20) return UNITS[n];
+  if (n < 100) return TENS[Math.floor(n / 10)] + (n % 10 ? ` ${UNITS[n % 10]}` : '');
+  return String(n);
+}
+const spokenNumbers = new Map();
+function spokenNumber(n, voice) {
+  const k = `${voice}:${n}`;
+  if (!spokenNumbers.has(k)) spokenNumbers.set(k, speech(numberWords(n), voice));
+  return spokenNumbers.get(k);
+}
+const PRAISE = /^(Right!|Well done!|That's it!|Spot on!|Great!)/;
 /* room noise, about -62 dBFS */
 const NOISE = Buffer.alloc(FRAME_BYTES);
 function noiseFrame() {
@@ -119,7 +144,8 @@ function noiseFrame() {
 /* ---------------------------------------------------------------- figures */
 const stats = {
   speaker: { turns: 0, unanswered: 0, untranscribed: 0, interrupts: 0, interruptMiss: 0, toSilence: [], firstAudio: [], firstAudioTyped: [] },
-  learner: { turns: 0, unanswered: 0, untranscribed: 0, interrupts: 0, interruptMiss: 0, toSilence: [], firstAudio: [], firstAudioTyped: [] },
+  learner: { turns: 0, unanswered: 0, untranscribed: 0, interrupts: 0, interruptMiss: 0, toSilence: [], firstAudio: [], firstAudioTyped: [],
+    rightSaid: 0, rightHeard: 0, wrongSaid: 0, wrongTaken: 0, misheard: [] },
   ping: [], pingLost: 0, chunkGaps: 0, errors: {}, lateFrames: 0, frames: 0, closed: 0, refused: 0,
 };
 
@@ -181,11 +207,14 @@ class Session {
         this.answerChunks.push(t);
       }
     } else if (m.type === 'response_start') {
+      if (/\d+ times \d+/i.test(m.full_text || '')) this.spoken = m.full_text; /* the next sum */
       this.lastChunkId = -1;
       this.answerChunks = [];
       this.inAnswer = true;
     } else if (m.type === 'response_text') {
       this.spoken = m.spoken_text || this.spoken;
+    } else if (m.type === 'welcome_message') {
+      this.spoken = m.text || this.spoken; /* it asks the first sum */
     } else if (m.type === 'response_complete' || m.type === 'response_interrupted') {
       this.inAnswer = false;
     } else if (m.type === 'error') {
@@ -345,7 +374,7 @@ async function learnerLoop(s, until) {
   const st = stats.learner;
   await s.next('response_complete', 20000); /* the welcome */
   for (let turn = 0; now() < until && !s.done; turn++) {
-    await sleep(2000 + Math.random() * 6000);
+    await sleep(opt.think[0] + Math.random() * (opt.think[1] - opt.think[0]));
     if (now() >= until || s.done) break;
     st.turns++;
     const started = s.next('response_start', 18000);
@@ -356,13 +385,34 @@ async function learnerLoop(s, until) {
       if (v !== null) st.firstAudio.push(v);
       if (!(await proc)) { st.untranscribed++; await started; continue; }
     } else {
-      const q = lastSum(s.spoken) || [2, 3];
+      const known = lastSum(s.spoken);
+      const q = known || [2, 3];
       const right = Math.random() < 0.8;
-      const t = now();
-      const fa = s.firstAudio(t);
-      s.send({ type: 'text_message', text: String(q[0] * q[1] + (right ? 0 : 1)) });
-      const v = await fa;
-      if (v !== null) st.firstAudioTyped.push(v);
+      const n = q[0] * q[1] + (right ? 0 : 1);
+      if (opt.spokenAnswers) {
+        const proc = s.next('processing_started', 18000);
+        const heard = s.next('transcription_complete', 18000);
+        const { tEnd } = await s.say(spokenNumber(n, VOICES[s.n % VOICES.length]));
+        const v = await s.firstAudio(tEnd);
+        if (v !== null) st.firstAudio.push(v);
+        if (!(await proc)) { st.untranscribed++; await started; continue; }
+        const r = await started; /* the reply's whole text */
+        const praised = r && PRAISE.test(r.m.full_text || '');
+        const h = await heard;
+        if (known) { /* the sum the tutor asked was read from its words */
+          if (right) st.rightSaid++; else st.wrongSaid++;
+          if (right && praised) st.rightHeard++;
+          if (!right && praised) st.wrongTaken++;
+        }
+        if (known && right !== praised && st.misheard.length < 12)
+          st.misheard.push(`${VOICES[s.n % VOICES.length]} said "${numberWords(n)}" (${right ? 'right' : 'wrong'}), heard "${h ? h.m.text : '?'}"`);
+      } else {
+        const t = now();
+        const fa = s.firstAudio(t);
+        s.send({ type: 'text_message', text: String(n) });
+        const v = await fa;
+        if (v !== null) st.firstAudioTyped.push(v);
+      }
     }
     if (!(await started)) { st.unanswered++; continue; }
     if (turn % 7 === 6) {
@@ -487,6 +537,12 @@ async function main() {
   console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
   console.log(row(`${opt.speakers} speakers`, stats.speaker));
   console.log(row(`${opt.learners} learners`, stats.learner));
+  if (opt.spokenAnswers) {
+    const L = stats.learner;
+    console.log(`\nspoken answers: right ones heard right ${L.rightHeard}/${L.rightSaid}` +
+      ` (${(100 * L.rightHeard / Math.max(1, L.rightSaid)).toFixed(1)} %), wrong ones taken as right ${L.wrongTaken}/${L.wrongSaid}`);
+    for (const x of L.misheard) console.log(`  ${x}`);
+  }
   const warmS = Math.min(60, opt.seconds / 5);
   const warm = samples.filter((s) => s.t >= warmS);
   const cpuAvg = warm.length ? warm.reduce((a, s) => a + s.cpu, 0) / warm.length : NaN;

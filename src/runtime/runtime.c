@@ -167,14 +167,16 @@ int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, s
         rt->kws_ops = vt_kws_find(rt->stt);
         /* the pool of decoders lent per utterance (stt_pocketsphinx.c): one
          * spare always made, those idle a minute beyond it freed; options
-         * stt_decoders, stt_spare, stt_idle_ms */
-        vt_opt po[3] = {{"decoders", "1"}, {"spare", "1"}, {"idle_ms", "60000"}};
+         * stt_decoders, stt_spare, stt_idle_ms; stt_expect_first=1 decodes
+         * a lesson's answers with its grammar first (docs/SPEECH.md) */
+        vt_opt po[4] = {{"decoders", "1"}, {"spare", "1"}, {"idle_ms", "60000"},
+                        {"expect_first", "0"}};
         for (size_t i = 0; i < rt->n_speech_opts; i++)
-            for (size_t k = 0; k < 3; k++)
+            for (size_t k = 0; k < 4; k++)
                 if (strncmp(rt->speech_opts[i].key, "stt_", 4) == 0 &&
                     strcmp(rt->speech_opts[i].key + 4, po[k].key) == 0)
                     po[k].value = rt->speech_opts[i].value;
-        if (rt->stt_ops->load(po, 3, &rt->stt_model, rt->speech_err, sizeof rt->speech_err) ||
+        if (rt->stt_ops->load(po, 4, &rt->stt_model, rt->speech_err, sizeof rt->speech_err) ||
             rt->kws_ops->load(po + 2, 1, &rt->kws_model, rt->speech_err,
                               sizeof rt->speech_err)) {
             if (!rt->speech_err[0])

@@ -43,20 +43,33 @@ static int wait_answer_audio(int timeout_ms)
     return H.audio[VT_AUDIO_ANSWER] > 0;
 }
 
-static int setup_runtime(void **state)
+static int setup_runtime_with(int grammar_first)
 {
-    (void)state;
     vt_runtime_config rc;
     vt_runtime_config_default(&rc);
     if (vt_live_init(&rc) != 0)
         return -1;
     rc.brain_opts[0] = (vt_opt){"db", "none"};
-    rc.n_brain_opts = 1;
+    rc.brain_opts[1] = (vt_opt){"stt_expect_first", grammar_first ? "1" : "0"};
+    rc.n_brain_opts = 2;
     char err[512];
     int r = vt_runtime_create(&rc, &H.rt, err, sizeof err);
     if (r)
         fprintf(stderr, "runtime: %s\n", err);
     return r;
+}
+
+static int setup_runtime(void **state)
+{
+    (void)state;
+    return setup_runtime_with(0);
+}
+
+/* stt_expect_first=1: a lesson's answers decoded with its grammar first */
+static int setup_runtime_first(void **state)
+{
+    (void)state;
+    return setup_runtime_with(1);
 }
 
 static int teardown_runtime(void **state)
@@ -205,6 +218,32 @@ static void test_spoken_turn_then_stop(void **state)
     free(stop);
 }
 
+/* Grammar first: a question asked while the lesson waits for an answer
+ * wins the grammar's loop of common words, so the full model decodes it
+ * after its end: its words come, and the tutor answers. */
+static void test_question_during_a_lesson_grammar_first(void **state)
+{
+    (void)state;
+    char msg[256];
+    int16_t *q = NULL;
+    size_t nq = 0;
+    assert_int_equal(vt_test_speech("awb", "what is the capital of france", &q, &nq), 0);
+    open_session("capitals", 1, msg, sizeof msg);
+    silence_ms(600);
+    speak(q, nq);
+    int64_t spoken = vt_now_us();
+    silence_ms(300);
+    int tc = wait_event(VT_EV_TRANSCRIPTION_COMPLETE, 0, 8000);
+    assert_true(tc >= 0);
+    printf("session: grammar first heard \"%s\" %.0f ms after the end of speech\n",
+           H.ev[tc].text, (double)(H.ev[tc].t - spoken) / 1000.0);
+    assert_non_null(strstr(H.ev[tc].text, "capital"));
+    int rs = wait_event(VT_EV_RESPONSE_START, tc, 5000);
+    assert_true(rs > tc);
+    assert_true(wait_answer_audio(5000));
+    free(q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +254,8 @@ int main(void)
                                         teardown_runtime),
         cmocka_unit_test_setup_teardown(test_destroy_mid_answer, setup_runtime,
                                         teardown_runtime),
+        cmocka_unit_test_setup_teardown(test_question_during_a_lesson_grammar_first,
+                                        setup_runtime_first, teardown_runtime),
         cmocka_unit_test_setup_teardown(test_spoken_turn_then_stop, setup_runtime,
                                         teardown_runtime),
     };

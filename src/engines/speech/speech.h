@@ -198,6 +198,8 @@ typedef struct vt_stt_ps_info {
     char loop_text[256];        /* its text */
     int loop_garbage;           /* its best path was the loop: not an answer or a command */
     double loop_cpu_s;
+    int first_taken;            /* expect_first: the streamed loop grammar's answer was
+                                   given, the full model never ran */
 } vt_stt_ps_info;
 /* Copies the last utterance's info; VT_EINVAL without a ctx. */
 int vt_stt_pocketsphinx_info(void *ctx, vt_stt_ps_info *out);

@@ -100,9 +100,11 @@ typedef struct vt__ps_expect {
     char *grammar;               /* its JSGF text, put into a decoder by apply */
     char answers[VT__EXPECT_MAX][VT_EXPECTED_PHRASE_MAX]; /* in the grammar */
     size_t n_answers;
-    int16_t *pcm;                /* this utterance's audio, up to cap */
-    size_t n, cap;
-    int overflow;                /* longer than cap: no grammar pass */
+    int16_t *pcm;                /* this utterance's audio, up to keep */
+    size_t n, cap, keep;         /* cap: the longest a grammar pass decodes; keep: the
+                                    longest kept (longer with first: the full model may
+                                    have to decode it all again) */
+    int overflow;                /* longer than keep: no grammar pass */
     int slack;                   /* LM words past the grammar's it may replace */
     double weight;               /* the expected answers' weight over competitors */
     char seen[VT__EXPECT_SEEN][VT_EXPECTED_PHRASE_MAX]; /* answers expected before */
@@ -113,6 +115,10 @@ typedef struct vt__ps_expect {
                                     the answers, each word at this weight (measuring) */
     char *garbage_words;         /* " w1 w2 ... " of that loop */
     char *loop_grammar;          /* the grammar with the loop, for VT__LOOP_SEARCH */
+    int first;                   /* grammar first: the loop grammar is streamed while
+                                    answers are expected; the full model decodes the
+                                    kept audio only when the loop wins */
+    int in_end_first;            /* inside end_first: no second loop pass */
     vt_stt_ps_info last;
 } vt__ps_expect;
 
@@ -126,6 +132,17 @@ int vt__ps_expect_set(vt__ps_expect *e, struct ps_decoder_s *ps, const char *con
 int vt__ps_expect_apply(vt__ps_expect *e, struct ps_decoder_s *ps,
                         unsigned long *decoder_grammar);
 void vt__ps_expect_begin(vt__ps_expect *e);
+/* Grammar first: does this utterance stream the loop grammar (the decoder
+ * holds the session's grammars)? Switches the decoder's search to it. */
+int vt__ps_expect_stream_loop(vt__ps_expect *e, struct ps_decoder_s *ps,
+                              unsigned long decoder_grammar);
+/* Is the (normalised or raw) text the loop's words, not an answer? */
+int vt__ps_expect_is_loop(const vt__ps_expect *e, const char *text);
+/* After a loop-streamed utterance ended: its answer into out, or (the loop
+ * won) the full model over the kept audio and the biased rule as always.
+ * The decoder is back on its n-gram search either way. 0, or VT_EIO. */
+int vt__ps_expect_end_first(vt__ps_expect *e, struct ps_decoder_s *ps, vt_stt_result *out,
+                            double loop_cpu_s);
 void vt__ps_expect_feed(vt__ps_expect *e, const int16_t *pcm, size_t n);
 /* After the n-gram pass ended (its result in out, its CPU time lm_cpu_s):
  * decode the kept audio under the grammar and replace out with its result

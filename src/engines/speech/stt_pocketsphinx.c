@@ -86,6 +86,10 @@
 #define VT_PS_EXPECT_SLACK 3
 #define VT_PS_EXPECT_WEIGHT 100.0 /* the expected answers' JSGF weight over the competitors */
 #define VT_PS_EXPECT_MS 5000
+/* Grammar first (expect_first=1): each loop word's weight against 1 for an
+ * answer. bench_hear --grammar-first, docs/BENCHMARKS.md: 1e-12 hears as
+ * the biased rule and spares the full model for 55 % of utterances. */
+#define VT_PS_FIRST_LOOP_WEIGHT 1e-12
 /* The n-gram search's pruning: active HMMs and word exits per frame
  * (pocketsphinx's defaults 30000 and -1: no limit). Chosen with bench_hear
  * --stride 6 --opt maxhmmpf=N --opt maxwpf=M (docs/BENCHMARKS.md, "Search
@@ -164,6 +168,7 @@ typedef struct ps_stt_model {
     /* the acoustic scorer's and the beams' settings where one is given
      * (ds, topn, beam, wbeam, pbeam: measured with bench_hear --opt) */
     int phone_cd;            /* the phone loop (expect_phone) with context-dependent phones */
+    int expect_first;        /* sessions' default for expect_first (load option) */
     char tune[VT_PS_TUNE_N][2][24];
     size_t n_tune;
     vt__ps_pool pool;
@@ -177,7 +182,8 @@ typedef struct ps_stt {
     vt__ps_slot *slot;       /* lent from the pool for the utterance in progress */
     vt__ps_cmn cmn;          /* this session's cepstral mean between utterances */
     int in_utt;
-    double utt_cpu_s;        /* thread CPU spent on this utterance's n-gram pass */
+    int loop_stream;         /* this utterance streams the loop grammar (expect_first) */
+    double utt_cpu_s;        /* thread CPU spent on this utterance's streamed pass */
     vt__ps_expect ex;        /* the expected answers' grammar (stt_expect.c) */
 } ps_stt;
 
@@ -200,6 +206,15 @@ static int stt_borrow(ps_stt *s)
 
 static void stt_return(ps_stt *s)
 {
+    if (s->slot && s->loop_stream) {
+        /* given back mid-utterance (a session closed while the person
+         * spoke): the next borrower starts on the n-gram search */
+        if (s->in_utt)
+            ps_end_utt(s->slot->ps);
+        s->in_utt = 0;
+        ps_set_search(s->slot->ps, s->ex.lm_search);
+    }
+    s->loop_stream = 0;
     vt__ps_pool_return(&s->m->pool, &s->slot, &s->in_utt, &s->cmn);
 }
 
@@ -218,16 +233,25 @@ static int stt_begin(void *ctx)
     ps_stt *s = ctx;
     if (!s)
         return VT_EINVAL;
-    if (s->in_utt)
+    if (s->in_utt) {
         ps_end_utt(s->slot->ps);
+        if (s->loop_stream)
+            ps_set_search(s->slot->ps, s->ex.lm_search);
+    }
     s->in_utt = 0;
+    s->loop_stream = 0;
     int rc = stt_borrow(s);
     if (rc)
         return rc;
     ps_decoder_t *ps = s->slot->ps;
     vt__ps_expect_apply(&s->ex, ps, &s->slot->grammar);
-    if (ps_start_stream(ps) < 0 || ps_start_utt(ps) < 0)
+    s->loop_stream = vt__ps_expect_stream_loop(&s->ex, ps, s->slot->grammar);
+    if (ps_start_stream(ps) < 0 || ps_start_utt(ps) < 0) {
+        if (s->loop_stream)
+            ps_set_search(ps, s->ex.lm_search);
+        s->loop_stream = 0;
         return VT_EIO;
+    }
     s->in_utt = 1;
     s->utt_cpu_s = 0;
     vt__ps_expect_begin(&s->ex);
@@ -258,8 +282,8 @@ static int stt_partial(void *ctx, char *buf, size_t cap)
     if (!s->in_utt)
         return 0;
     const char *hyp = ps_get_hyp(s->slot->ps, NULL);
-    if (!hyp)
-        return 0;
+    if (!hyp || (s->loop_stream && vt__ps_expect_is_loop(&s->ex, hyp)))
+        return 0; /* the loop's words are no interim text: the full model decodes at end */
     snprintf(buf, cap, "%s", hyp);
     return (int)strlen(buf);
 }
@@ -276,7 +300,12 @@ static int stt_end(void *ctx, vt_stt_result *out)
     ps_decoder_t *ps = s->slot->ps;
     double t0 = vt__thread_cpu_s();
     int rc = ps_end_utt(ps) < 0 ? VT_EIO : 0;
-    if (!rc) {
+    if (s->loop_stream) {
+        s->loop_stream = 0;
+        int r = vt__ps_expect_end_first(&s->ex, ps, out, s->utt_cpu_s + vt__thread_cpu_s() - t0);
+        if (!rc)
+            rc = r;
+    } else if (!rc) {
         vt__ps_result(ps, out);
         vt__ps_expect_end(&s->ex, ps, out, s->utt_cpu_s + vt__thread_cpu_s() - t0);
     }
@@ -504,7 +533,9 @@ static int stt_load(const vt_opt *opts, size_t n_opts, void **out, char *err, si
         return VT_ENOMEM;
     }
     if ((rc = read_tune(opts, n_opts, m, err, errlen)) != 0 ||
-        (rc = vt__opt_int(opts, n_opts, "phone_cd", 0, 0, 1, &m->phone_cd, err, errlen)) != 0) {
+        (rc = vt__opt_int(opts, n_opts, "phone_cd", 0, 0, 1, &m->phone_cd, err, errlen)) != 0 ||
+        (rc = vt__opt_int(opts, n_opts, "expect_first", 0, 0, 1, &m->expect_first, err,
+                          errlen)) != 0) {
         free(m);
         return rc;
     }
@@ -578,9 +609,18 @@ static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out
     int phone = 0;
     if (!rc && m)
         rc = vt__opt_int(opts, n_opts, "expect_phone", 0, 0, 1, &phone, err, errlen);
-    double garbage = 0;
+    int first = m ? m->expect_first : 0;
     if (!rc && m)
-        rc = vt__opt_double(opts, n_opts, "expect_garbage", 0, 0, 1e6, &garbage, err, errlen);
+        rc = vt__opt_int(opts, n_opts, "expect_first", first, 0, 1, &first, err, errlen);
+    double garbage = first ? VT_PS_FIRST_LOOP_WEIGHT : 0;
+    if (!rc && m)
+        rc = vt__opt_double(opts, n_opts, "expect_garbage", garbage, 0, 1e6, &garbage, err,
+                            errlen);
+    if (!rc && first && garbage <= 0) {
+        snprintf(err, errlen, "pocketsphinx: expect_first=1 needs expect_garbage above 0 (the "
+                              "loop's weight, e.g. 1e-12)");
+        rc = VT_EINVAL;
+    }
     if (rc)
         return rc;
     ps_stt *s = vt__ctx_new(m, sizeof *s, "pocketsphinx", &rc, err, errlen);
@@ -591,6 +631,7 @@ static int stt_create(void *model, const vt_opt *opts, size_t n_opts, void **out
     s->ex.weight = weight;
     s->ex.phone = phone;
     s->ex.garbage = garbage;
+    s->ex.first = first;
     if (warm)
         stt_warm_cmn(m, &s->cmn);
     *out = s;
