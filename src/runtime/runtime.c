@@ -239,6 +239,11 @@ fail:
     return rc ? rc : VT_ENOMEM;
 }
 
+const char *vt_runtime_speech_error(const vt_runtime *rt)
+{
+    return rt && rt->speech_err[0] ? rt->speech_err : NULL;
+}
+
 void vt_runtime_destroy(vt_runtime *rt)
 {
     if (!rt)

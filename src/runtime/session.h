@@ -78,6 +78,9 @@ typedef struct vt_runtime_config {
 void vt_runtime_config_default(vt_runtime_config *c);
 /* Opens the voice and builds the shared clips (a few hundred ms). */
 int vt_runtime_create(const vt_runtime_config *c, vt_runtime **out, char *err, size_t errlen);
+/* Why the speech recogniser and spotter did not load (a model missing, a
+ * bad stt_ option), or NULL when they did or none was asked for. */
+const char *vt_runtime_speech_error(const vt_runtime *rt);
 /* After every session has been destroyed: joins the workers. */
 void vt_runtime_destroy(vt_runtime *rt);
 /* Loop thread: hand engine results to their sessions. Returns how many

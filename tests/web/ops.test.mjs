@@ -12,7 +12,8 @@
  *   - an answer longer than --drain-ms is cut at the bound;
  *   - a lesson that does not exist or a progress database that cannot be
  *     reached stops the server at start, saying which, instead of failing
- *     every session's initialize.
+ *     every session's initialize; a recogniser that does not load is said
+ *     at start too (the server still serves typed sessions).
  */
 
 import test from 'node:test';
@@ -163,6 +164,16 @@ test('a wrong lesson or an unreachable progress database stops serve at start, s
     assert.match(r.output, why, `says why: ${r.output}`);
     assert.match(r.output, /brain did not start/);
     assert.doesNotMatch(r.output, /listening on|Sanitizer|runtime error/);
+  }
+  /* a recogniser option out of range: the server starts (sessions can
+   * type) and says at once why speech is off */
+  const off = await startServer({ args: ['-o', 'stt_expect_first=2'] });
+  try {
+    const h = await fetch(off.http('/healthz'));
+    assert.equal(h.status, 200);
+    assert.match(off.stderr, /speech recognition is off: option expect_first=2: want an integer in 0\.\.1/);
+  } finally {
+    await off.stop();
   }
   /* and a good database still starts */
   const server = await startServer({ args: ['--stt', 'none', '-o', `db=${path.join(dir, 'p.db')}`], keepProgress: true });

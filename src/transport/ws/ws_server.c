@@ -335,6 +335,9 @@ int vt_ws_create(const vt_ws_config *cfg, vt_ws_server **out, char *err, size_t 
         free_server(s);
         return r;
     }
+    const char *speech_err = vt_runtime_speech_error(s->rt);
+    if (speech_err) /* sessions go on typing; each says so at initialize */
+        fprintf(stderr, "voicetutor serve: speech recognition is off: %s\n", speech_err);
     lws_set_log_level(cfg->quiet ? LLL_ERR : LLL_ERR | LLL_WARN | LLL_USER, NULL);
     s->mount.mountpoint = "/";
     s->mount.mountpoint_len = 1;
