@@ -184,6 +184,36 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* What a decision rule heard over the set: each utterance counted with
+ * the text the rule gives (txt), whether that text is the grammar's with
+ * no full model (g) and the recognition CPU the rule spends on it. */
+typedef struct rule_tally {
+    int ans, ans_ok, ans_lm, wrong, wrong_ok, fr, fr_g, ferr, fwords, cheap;
+    double cpu, audio;
+} rule_tally;
+
+static void rule_count(rule_tally *t, const hs_item *it, const rec *r, const char *txt, int g,
+                       double cpu)
+{
+    t->cheap += g;
+    t->cpu += cpu;
+    t->audio += r->audio_s;
+    if (it->kind == HS_ANSWER) {
+        t->ans++;
+        t->ans_ok += hs_accepts(it, txt);
+        t->ans_lm += !g;
+    } else if (it->kind == HS_WRONG) {
+        t->wrong++;
+        t->wrong_ok += hs_accepts(it, txt);
+    } else {
+        int nref = 0;
+        t->ferr += vt_test_word_errors(it->text, txt, &nref);
+        t->fwords += nref;
+        t->fr++;
+        t->fr_g += g;
+    }
+}
+
 /* Grammar first (--grammar-first, with --opt expect_phone=1): a lesson's
  * answer decoded by the grammar alone, the full language model only when
  * the grammar fits the audio badly against a phone loop (per frame below
@@ -214,36 +244,20 @@ static void grammar_first(const hs_set *s, const rec *R)
            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (size_t d = 0; d < sizeof ds / sizeof *ds; d++)
         for (size_t t = 0; t < sizeof ts / sizeof *ts; t++) {
-            int ans = 0, ans_ok = 0, wrong = 0, wrong_ok = 0, fr = 0, fr_g = 0, ferr = 0,
-                fwords = 0, cheap = 0;
-            double cpu = 0, audio = 0;
+            rule_tally t0 = {0}, *k = &t0;
             for (size_t i = 0; i < s->n; i++) {
-                const hs_item *it = &s->items[i];
                 const rec *r = &R[i];
                 int g = r->info.ran && r->info.phone_ran && r->info.grammar_text[0] &&
                         r->info.frames <= ds[d] && conf_of(r) >= ts[t];
-                const char *txt = g ? r->info.grammar_text : r->final;
-                cheap += g;
-                cpu += r->info.grammar_cpu_s + r->info.phone_cpu_s + (g ? 0 : r->info.lm_cpu_s);
-                audio += r->audio_s;
-                if (it->kind == HS_ANSWER) {
-                    ans++;
-                    ans_ok += hs_accepts(it, txt);
-                } else if (it->kind == HS_WRONG) {
-                    wrong++;
-                    wrong_ok += hs_accepts(it, txt);
-                } else {
-                    int nref = 0;
-                    ferr += vt_test_word_errors(it->text, txt, &nref);
-                    fwords += nref;
-                    fr++;
-                    fr_g += g;
-                }
+                rule_count(k, &s->items[i], r, g ? r->info.grammar_text : r->final, g,
+                           r->info.grammar_cpu_s + r->info.phone_cpu_s +
+                               (g ? 0 : r->info.lm_cpu_s));
             }
             printf("| %.0f | %d | %d/%d (%.1f %%) | %d/%d (%.1f %%) | %.1f %% | %d/%d | %d/%zu | "
-                   "%.3f |\n", ts[t] < -1e8 ? -INFINITY : ts[t], ds[d], ans_ok, ans,
-                   pc(ans_ok, ans), wrong_ok, wrong, pc(wrong_ok, wrong), pc(ferr, fwords), fr_g,
-                   fr, cheap, s->n, audio > 0 ? cpu / audio : 0);
+                   "%.3f |\n", ts[t] < -1e8 ? -INFINITY : ts[t], ds[d], k->ans_ok, k->ans,
+                   pc(k->ans_ok, k->ans), k->wrong_ok, k->wrong, pc(k->wrong_ok, k->wrong),
+                   pc(k->ferr, k->fwords), k->fr_g, k->fr, k->cheap, s->n,
+                   k->audio > 0 ? k->cpu / k->audio : 0);
         }
 }
 
@@ -258,67 +272,35 @@ static void grammar_first_garbage(const hs_set *s, const rec *R)
     {
         /* the rule as now, but the grammar's text refused when the loop
          * grammar says the utterance is not an answer */
-        int ans = 0, ans_ok = 0, wrong = 0, wrong_ok = 0, fr = 0, fr_g = 0, ferr = 0, fwords = 0;
+        rule_tally v = {0};
         for (size_t i = 0; i < s->n; i++) {
-            const hs_item *it = &s->items[i];
             const rec *r = &R[i];
             int veto = r->info.chose_grammar && r->info.loop_ran && r->info.loop_garbage;
-            const char *txt = veto ? r->info.lm_text : r->final;
-            if (it->kind == HS_ANSWER) {
-                ans++;
-                ans_ok += hs_accepts(it, txt);
-            } else if (it->kind == HS_WRONG) {
-                wrong++;
-                wrong_ok += hs_accepts(it, txt);
-            } else {
-                int nref = 0;
-                ferr += vt_test_word_errors(it->text, txt, &nref);
-                fwords += nref;
-                fr++;
-                fr_g += r->info.chose_grammar && !veto;
-            }
+            rule_count(&v, &s->items[i], r, veto ? r->info.lm_text : r->final,
+                       r->info.chose_grammar && !veto, 0);
         }
         printf("\nthe biased rule with the loop's veto: right accepted %d/%d (%.1f %%), wrong "
                "accepted %d/%d (%.1f %%), free WER %.1f %%, free questions given the grammar's "
-               "text %d/%d\n", ans_ok, ans, pc(ans_ok, ans), wrong_ok, wrong, pc(wrong_ok, wrong),
-               pc(ferr, fwords), fr_g, fr);
+               "text %d/%d\n", v.ans_ok, v.ans, pc(v.ans_ok, v.ans), v.wrong_ok, v.wrong,
+               pc(v.wrong_ok, v.wrong), pc(v.ferr, v.fwords), v.fr_g, v.fr);
     }
     printf("\n| rule: grammar unless its loop won, D (frames) | right accepted | wrong accepted | "
            "free WER | free questions taken by the grammar | right answers sent to the LM | "
            "utterances without the LM | CPU s per s of audio |\n"
            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for (size_t d = 0; d < sizeof ds / sizeof *ds; d++) {
-        int ans = 0, ans_ok = 0, ans_lm = 0, wrong = 0, wrong_ok = 0, fr = 0, fr_g = 0,
-            ferr = 0, fwords = 0, cheap = 0;
-        double cpu = 0, audio = 0;
+        rule_tally t0 = {0}, *k = &t0;
         for (size_t i = 0; i < s->n; i++) {
-            const hs_item *it = &s->items[i];
             const rec *r = &R[i];
             int g = r->info.loop_ran && r->info.loop_text[0] && !r->info.loop_garbage &&
                     r->info.frames <= ds[d];
-            const char *txt = g ? r->info.loop_text : r->final;
-            cheap += g;
-            cpu += r->info.loop_cpu_s + (g ? 0 : r->info.lm_cpu_s + r->info.grammar_cpu_s);
-            audio += r->audio_s;
-            if (it->kind == HS_ANSWER) {
-                ans++;
-                ans_ok += hs_accepts(it, txt);
-                ans_lm += !g;
-            } else if (it->kind == HS_WRONG) {
-                wrong++;
-                wrong_ok += hs_accepts(it, txt);
-            } else {
-                int nref = 0;
-                ferr += vt_test_word_errors(it->text, txt, &nref);
-                fwords += nref;
-                fr++;
-                fr_g += g;
-            }
+            rule_count(k, &s->items[i], r, g ? r->info.loop_text : r->final, g,
+                       r->info.loop_cpu_s + (g ? 0 : r->info.lm_cpu_s + r->info.grammar_cpu_s));
         }
         printf("| %d | %d/%d (%.1f %%) | %d/%d (%.1f %%) | %.1f %% | %d/%d | %d/%d | %d/%zu | "
-               "%.3f |\n", ds[d], ans_ok, ans, pc(ans_ok, ans), wrong_ok, wrong,
-               pc(wrong_ok, wrong), pc(ferr, fwords), fr_g, fr, ans_lm, ans, cheap, s->n,
-               audio > 0 ? cpu / audio : 0);
+               "%.3f |\n", ds[d], k->ans_ok, k->ans, pc(k->ans_ok, k->ans), k->wrong_ok,
+               k->wrong, pc(k->wrong_ok, k->wrong), pc(k->ferr, k->fwords), k->fr_g, k->fr,
+               k->ans_lm, k->ans, k->cheap, s->n, k->audio > 0 ? k->cpu / k->audio : 0);
     }
 }
 
